@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: the Linq error envelope, auth, dependencies, tracing."""

@@ -1,0 +1,37 @@
+"""Partner authentication: `Authorization: Bearer <api key>` decides the partner account."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from phoneline.api.deps import bearer_token, get_runtime
+from phoneline.api.errors import Unauthorized
+from phoneline.api.runtime import INVALID_KEY, Principal
+from phoneline.partners.repository import find_key_by_hash
+from phoneline.partners.service import hash_key
+
+
+async def current_partner(request: Request) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Missing API key; send `Authorization: Bearer <api key>`.")
+    digest = hash_key(token)
+    runtime = get_runtime(request)
+    principal = runtime.api_keys.get(digest)
+    if principal is None:
+        # One indexed query by hash; the cache (also of invalid keys) keeps it off the hot path.
+        async with runtime.sessions() as session:
+            key = await find_key_by_hash(session, digest)
+        principal = INVALID_KEY
+        if key is not None and key.revoked_at is None and hmac.compare_digest(key.key_hash, digest):
+            principal = Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
+        runtime.api_keys.put(digest, principal)
+    if principal is INVALID_KEY:
+        raise Unauthorized("Invalid or revoked API key.")
+    return principal
+
+
+Partner = Annotated[Principal, Depends(current_partner)]

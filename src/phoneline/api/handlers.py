@@ -1,0 +1,77 @@
+"""Exception handlers: every error, ours or the framework's, leaves as the Linq envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from phoneline.api.errors import (
+    ApiError,
+    InvalidBody,
+    InvalidParameter,
+    MethodNotAllowed,
+    MissingField,
+    NotFound,
+    Unauthorized,
+    error_response_parts,
+)
+
+
+def _render(error: ApiError, doc_base: str) -> Response:
+    body, headers = error_response_parts(error, doc_base=doc_base)
+    return Response(body, status_code=error.status, headers=headers, media_type="application/json")
+
+
+def translate_validation_error(errors: list[Any]) -> ApiError:
+    """FastAPI's 422 becomes a 400 with a 1xxx code and one sentence naming the field."""
+    first = errors[0] if errors else {"type": "value_error", "loc": ("body",), "msg": "invalid"}
+    location = [str(part) for part in first.get("loc", ())]
+    source = location[0] if location else "body"
+    field = ".".join(location[1:])
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    kind = first.get("type")
+    if kind == "json_invalid":
+        return InvalidBody("The request body is not valid JSON.")
+    if kind == "missing":
+        if not field:
+            return MissingField("The request body is missing.")
+        return MissingField(f"Missing required field '{field}'.")
+    if source in ("query", "path", "header", "cookie"):
+        return InvalidParameter(f"Invalid {source} parameter '{field}': {message}.")
+    if not field:
+        return InvalidBody(f"The request body is not valid: {message}.")
+    return InvalidBody(f"Invalid field '{field}': {message}.")
+
+
+def install_error_handlers(app: FastAPI, doc_base: str) -> None:
+    async def on_api_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return _render(exc, doc_base)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _render(translate_validation_error(list(exc.errors())), doc_base)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        error: ApiError
+        if exc.status_code == 404:
+            error = NotFound(f"No such endpoint: {request.method} {request.url.path}.")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+            error.headers.update(exc.headers or {})
+        elif exc.status_code == 401:
+            error = Unauthorized()
+        else:
+            error = ApiError(
+                str(exc.detail), status=exc.status_code, code=1003 if exc.status_code < 500 else 3006
+            )
+        return _render(error, doc_base)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

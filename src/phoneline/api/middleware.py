@@ -1,0 +1,65 @@
+"""Pure-ASGI request context: trace id in and out, and the last line of defence for errors.
+
+Pure ASGI on purpose: BaseHTTPMiddleware costs a task and a stream per request on the hot path.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from phoneline.api.errors import InternalError, error_response_parts
+from phoneline.api.tracing import set_trace_id
+from phoneline.logging import get_logger
+
+log = get_logger("phoneline.http")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, doc_base: str = "") -> None:
+        self.app = app
+        self.doc_base = doc_base
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        trace_id = set_trace_id(incoming)
+        trace_header = (b"x-request-id", trace_id.encode())
+        started = False
+
+        async def send_with_trace(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), trace_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        except Exception:
+            # No stack trace ever reaches a client; the log has it, under the same trace id.
+            log.exception("unhandled_error", method=scope.get("method"), path=scope.get("path"))
+            if started:
+                raise
+            body, headers = error_response_parts(
+                InternalError("Internal error; quote the trace_id when you contact support."),
+                doc_base=self.doc_base,
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        trace_header,
+                        *[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

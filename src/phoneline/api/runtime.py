@@ -1,0 +1,60 @@
+"""Everything a running app holds for its lifetime: settings, engine, sessions and caches."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from phoneline.cache import TtlCache
+from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.settings import Settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a partner API request, decided by its API key."""
+
+    partner_id: uuid.UUID
+    api_key_id: uuid.UUID
+    api_key_prefix: str
+
+    @property
+    def actor(self) -> str:
+        return f"api_key:{self.api_key_prefix}"
+
+
+# Cached in place of a Principal for a key known to be wrong, so bad keys do not hammer the database.
+INVALID_KEY = Principal(partner_id=uuid.UUID(int=0), api_key_id=uuid.UUID(int=0), api_key_prefix="")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    # key hash -> caller (or INVALID_KEY); short-lived, so a key revoked from another process
+    # stops working within the TTL.
+    api_keys: TtlCache[str, Principal] = field(init=False)
+    # (partner id, shape) -> rendered list body.
+    line_lists: TtlCache[tuple[uuid.UUID, str], bytes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api_keys = TtlCache(self.settings.list_cache_ttl_s)
+        self.line_lists = TtlCache(self.settings.list_cache_ttl_s)
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings)
+        return cls(settings=settings, engine=engine, sessions=create_sessionmaker(engine))
+
+    def forget_partner_lines(self, partner_id: uuid.UUID | None) -> None:
+        """Drop a partner's cached lists so this process reads its own writes at once."""
+        if partner_id is None:
+            return
+        for shape in ("v3", "legacy"):
+            self.line_lists.invalidate((partner_id, shape))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

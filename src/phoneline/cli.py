@@ -1,0 +1,418 @@
+"""The `phoneline` operator CLI.
+
+Every command takes `--json` and then prints exactly one JSON document on stdout; errors go to stderr
+with a non-zero exit. Commands call the same services as the admin API; the command is the boundary
+that commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.api.errors import ApiError
+from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.lines import schemas as line_schemas
+from phoneline.lines import service as lines
+from phoneline.partners import schemas as partner_schemas
+from phoneline.partners import service as partners
+from phoneline.settings import Settings
+
+T = TypeVar("T")
+CLI_ACTOR = "operator:cli"
+
+app = typer.Typer(
+    help="phoneline: phone lines for the Linq Partner API v3.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+partners_app = typer.Typer(help="Partner accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
+lines_app = typer.Typer(help="Provision, assign, move, flag and inspect lines.", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
+app.add_typer(keys_app, name="keys")
+app.add_typer(lines_app, name="lines")
+
+JsonOption = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+
+
+class CommandFailed(Exception):
+    """A command-level failure that is not an API error (e.g. the database is unreachable)."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def command(func: Callable[..., None]) -> Callable[..., None]:
+    """Turn domain errors into one clear sentence on stderr and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except ApiError as error:
+            _fail(error.message)
+        except CommandFailed as error:
+            _fail(str(error))
+        except OSError as error:
+            _fail(f"cannot reach the database: {error}")
+
+    return wrapper
+
+
+def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open a session, run the work, commit once."""
+    settings = Settings()
+
+    async def main() -> T:
+        engine = create_engine(settings, pool=False)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _jsonable(doc: Any) -> Any:
+    if isinstance(doc, BaseModel):
+        return doc.model_dump(mode="json")
+    if isinstance(doc, list):
+        return [_jsonable(item) for item in doc]
+    if isinstance(doc, dict):
+        return {key: _jsonable(value) for key, value in doc.items()}
+    return doc
+
+
+def output(doc: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    data = _jsonable(doc)
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+    elif human is not None:
+        typer.echo(human(data))
+    else:
+        typer.echo(_pretty(data))
+
+
+def _pretty(data: Any, indent: int = 0) -> str:
+    pad = "  " * indent
+    if isinstance(data, dict):
+        parts = []
+        for key, value in data.items():
+            if isinstance(value, dict | list) and value:
+                parts.append(f"{pad}{key}:\n{_pretty(value, indent + 1)}")
+            else:
+                parts.append(f"{pad}{key}: {value}")
+        return "\n".join(parts)
+    if isinstance(data, list):
+        return "\n".join(f"{pad}- {_pretty(item, indent + 1).lstrip()}" for item in data) or f"{pad}(none)"
+    return f"{pad}{data}"
+
+
+def _line_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no lines)"
+    header = f"{'NUMBER':<16} {'STATUS':<8} {'HEALTH':<9} {'TYPE':<9} {'PARTNER':<36} FORWARDING"
+    body = [
+        f"{r['phone_number']:<16} {r['status']:<8} {r['health_status']['status']:<9} {r['line_type']:<9} "
+        f"{r['partner_id'] or '-':<36} {r['forwarding_number'] or '-'}"
+        for r in rows
+    ]
+    return "\n".join([header, *body])
+
+
+def _base_url() -> str:
+    return Settings().base_url
+
+
+def redacted_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- server and database -------------------------------------------------------------------------
+
+
+def getting_started(base_url: str, exe: str = "phoneline") -> list[str]:
+    return [
+        f'{exe} partners create "Acme"          # prints the partner id and its API key (shown once)',
+        f"{exe} lines assign +12025550123 --partner PARTNER_ID",
+        f'curl -H "Authorization: Bearer API_KEY" {base_url}/api/partner/v3/phone_numbers',
+    ]
+
+
+@app.command()
+@command
+def migrate(as_json: bool = JsonOption) -> None:
+    """Apply database migrations."""
+    from phoneline.db.migrate import current_revision, upgrade
+
+    settings = Settings()
+    upgrade(settings)
+    doc = {"database": redacted_url(settings.sync_database_url), "revision": current_revision(settings)}
+    output(doc, as_json, lambda d: f"database {d['database']} is at revision {d['revision']}")
+
+
+@app.command()
+@command
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (default PHONELINE_HOST or 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default PHONELINE_PORT or 8080)."),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
+    log_format: str = typer.Option("json", help="json or console."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Serve the partner API, admin API and dashboard (migrates SQLite first)."""
+    import uvicorn
+
+    from phoneline.db.migrate import upgrade
+
+    settings = Settings()
+    # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
+    os.environ["PHONELINE_HOST"] = host = host or settings.host
+    os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
+    os.environ["PHONELINE_LOG_FORMAT"] = log_format
+    settings = Settings()
+    if settings.is_sqlite:
+        upgrade(settings)
+    empty = not run_in_session(partners.list_partners)
+    exe = "phoneline" if os.path.dirname(sys.argv[0]) in ("", "/usr/local/bin") else sys.argv[0]
+    hints = getting_started(settings.base_url, exe) if empty else []
+    doc = {
+        "url": settings.base_url,
+        "database": redacted_url(settings.sync_database_url),
+        "getting_started": hints,
+    }
+    output(
+        doc,
+        as_json,
+        lambda d: (
+            f"phoneline serving on {d['url']}"
+            + (
+                "\nThe database is empty. To get going:\n  " + "\n  ".join(d["getting_started"])
+                if hints
+                else ""
+            )
+        ),
+    )
+    sys.stdout.flush()
+    uvicorn.run(
+        "phoneline.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+# --- partners and keys ---------------------------------------------------------------------------
+
+
+@partners_app.command("create")
+@command
+def partners_create(name: str, as_json: bool = JsonOption) -> None:
+    """Create a partner and its first API key (the key is shown only this once)."""
+
+    async def work(session: AsyncSession) -> partner_schemas.PartnerCreated:
+        partner, issued = await partners.create_partner(session, name)
+        return partner_schemas.partner_created(partner, issued)
+
+    output(
+        run_in_session(work),
+        as_json,
+        lambda d: f"partner {d['name']}\n  id:      {d['id']}\n  api key: {d['api_key']}  (shown only once)",
+    )
+
+
+@partners_app.command("list")
+@command
+def partners_list(as_json: bool = JsonOption) -> None:
+    """List partners."""
+
+    async def work(session: AsyncSession) -> partner_schemas.PartnerList:
+        return partner_schemas.PartnerList(
+            partners=[partner_schemas.partner_out(p) for p in await partners.list_partners(session)]
+        )
+
+    output(
+        run_in_session(work),
+        as_json,
+        lambda d: "\n".join(f"{p['id']}  {p['name']}" for p in d["partners"]) or "(no partners)",
+    )
+
+
+@keys_app.command("create")
+@command
+def keys_create(
+    partner: str = typer.Option(..., "--partner", help="Partner id."), as_json: bool = JsonOption
+) -> None:
+    """Issue another API key for a partner (shown only this once)."""
+
+    async def work(session: AsyncSession) -> partner_schemas.IssuedKeyOut:
+        return partner_schemas.issued_key_out(await partners.create_key(session, partner))
+
+    output(run_in_session(work), as_json, lambda d: f"api key: {d['api_key']}  (shown only once)")
+
+
+@keys_app.command("list")
+@command
+def keys_list(
+    partner: str = typer.Option(..., "--partner", help="Partner id."), as_json: bool = JsonOption
+) -> None:
+    """List a partner's API keys (prefixes only)."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return {"keys": [partner_schemas.key_out(k) for k in await partners.list_keys(session, partner)]}
+
+    output(run_in_session(work), as_json)
+
+
+@keys_app.command("revoke")
+@command
+def keys_revoke(
+    key: str = typer.Argument(..., metavar="KEY_PREFIX_OR_ID"), as_json: bool = JsonOption
+) -> None:
+    """Revoke an API key by its prefix or id."""
+
+    async def work(session: AsyncSession) -> partner_schemas.KeyOut:
+        return partner_schemas.key_out(await partners.revoke_key(session, key))
+
+    output(run_in_session(work), as_json, lambda d: f"revoked key {d['prefix']} ({d['id']})")
+
+
+# --- lines ---------------------------------------------------------------------------------------
+
+ReasonOption = typer.Option(None, "--reason", help="Why; kept in the line history.")
+
+
+def _line_result(change: Callable[[AsyncSession], Awaitable[Any]], as_json: bool) -> None:
+    base_url = _base_url()
+
+    async def work(session: AsyncSession) -> line_schemas.OperatorLine:
+        return line_schemas.operator_line(await change(session), base_url)
+
+    output(run_in_session(work), as_json, lambda d: _line_table([d]))
+
+
+@lines_app.command("assign")
+@command
+def lines_assign(
+    number: str,
+    partner: str = typer.Option(..., "--partner", help="Partner id."),
+    line_type: str | None = typer.Option(None, "--line-type", help="iMessage (default) or RCS."),
+    reason: str | None = ReasonOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Provision NUMBER if new and assign it to a partner."""
+    _line_result(
+        lambda s: lines.assign_line(s, number, partner, actor=CLI_ACTOR, line_type=line_type, reason=reason),
+        as_json,
+    )
+
+
+@lines_app.command("release")
+@command
+def lines_release(number: str, reason: str | None = ReasonOption, as_json: bool = JsonOption) -> None:
+    """Take NUMBER back from its partner."""
+    _line_result(lambda s: lines.release_line(s, number, actor=CLI_ACTOR, reason=reason), as_json)
+
+
+@lines_app.command("move")
+@command
+def lines_move(
+    number: str,
+    partner: str = typer.Option(..., "--partner", help="The new owner's partner id."),
+    reason: str | None = ReasonOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Move NUMBER from its partner to another."""
+    _line_result(lambda s: lines.move_line(s, number, partner, actor=CLI_ACTOR, reason=reason), as_json)
+
+
+@lines_app.command("flag")
+@command
+def lines_flag(number: str, reason: str | None = ReasonOption, as_json: bool = JsonOption) -> None:
+    """Flag NUMBER: it stops sending until the flag is cleared."""
+    _line_result(lambda s: lines.flag_line(s, number, actor=CLI_ACTOR, reason=reason), as_json)
+
+
+@lines_app.command("unflag")
+@command
+def lines_unflag(number: str, reason: str | None = ReasonOption, as_json: bool = JsonOption) -> None:
+    """Clear the flag on NUMBER."""
+    _line_result(lambda s: lines.unflag_line(s, number, actor=CLI_ACTOR, reason=reason), as_json)
+
+
+@lines_app.command("list")
+@command
+def lines_list(
+    partner: str | None = typer.Option(None, "--partner", help="Only this partner's lines."),
+    as_json: bool = JsonOption,
+) -> None:
+    """List lines (all, or one partner's)."""
+    base_url = _base_url()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return {
+            "lines": [
+                line_schemas.operator_line(line, base_url)
+                for line in await lines.list_lines(session, partner)
+            ]
+        }
+
+    output(run_in_session(work), as_json, lambda d: _line_table(d["lines"]))
+
+
+@lines_app.command("show")
+@command
+def lines_show(number: str, as_json: bool = JsonOption) -> None:
+    """Show one line."""
+    _line_result(lambda s: lines.require_line(s, number), as_json)
+
+
+@lines_app.command("history")
+@command
+def lines_history(number: str, as_json: bool = JsonOption) -> None:
+    """Every change of owner, status, health and forwarding number on NUMBER."""
+    base_url = _base_url()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        line, rows = await lines.line_history(session, number)
+        return {
+            "line": line_schemas.operator_line(line, base_url),
+            "history": [line_schemas.history_entry(row) for row in rows],
+        }
+
+    def human(d: dict[str, Any]) -> str:
+        rows = [
+            f"{h['created_at']}  {h['field']:<18} {h['old_value'] or '-'} -> {h['new_value'] or '-'}"
+            f"  by {h['actor']}" + (f"  ({h['reason']})" if h["reason"] else "")
+            for h in d["history"]
+        ]
+        return (
+            "\n".join([d["line"]["phone_number"], *rows])
+            if rows
+            else f"{d['line']['phone_number']}: no history"
+        )
+
+    output(run_in_session(work), as_json, human)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,8 @@
+"""Every table, imported in one place so metadata (and Alembic) sees the whole schema."""
+
+from phoneline.db.base import Base
+from phoneline.lines.models import Line, LineHistory
+from phoneline.partners.models import ApiKey, Partner
+from phoneline.webhooks.models import OutboxEvent
+
+__all__ = ["ApiKey", "Base", "Line", "LineHistory", "OutboxEvent", "Partner"]

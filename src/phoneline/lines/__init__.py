@@ -1,0 +1,1 @@
+"""Phone lines: provisioning, ownership, status, forwarding and their history."""

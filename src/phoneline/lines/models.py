@@ -1,0 +1,76 @@
+"""The `lines` table and the line history that records every change to a line."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from phoneline.db.base import Base, utcnow, uuid_pk
+
+
+class LineStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    FLAGGED = "FLAGGED"
+
+
+class HealthStatus(enum.StrEnum):
+    HEALTHY = "HEALTHY"
+    AT_RISK = "AT_RISK"
+    CRITICAL = "CRITICAL"
+
+
+class LineType(enum.StrEnum):
+    IMESSAGE = "iMessage"
+    RCS = "RCS"
+
+
+DEFAULT_CAPABILITIES: dict[str, bool] = {"sms": True, "mms": True, "voice": False}
+
+
+class Line(Base):
+    __tablename__ = "lines"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    status: Mapped[str] = mapped_column(String(16), default=LineStatus.ACTIVE.value)
+    health_status: Mapped[str] = mapped_column(String(16), default=HealthStatus.HEALTHY.value)
+    forwarding_number: Mapped[str | None] = mapped_column(String(20), default=None)
+    line_type: Mapped[str] = mapped_column(String(16), default=LineType.IMESSAGE.value)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: dict(DEFAULT_CAPABILITIES))
+    flag_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HistoryField(enum.StrEnum):
+    OWNER = "owner"
+    STATUS = "status"
+    HEALTH = "health_status"
+    FORWARDING = "forwarding_number"
+
+
+class LineHistory(Base):
+    """One row per change of owner, status, health or forwarding number."""
+
+    __tablename__ = "line_history"
+    __table_args__ = (Index("ix_line_history_line_created", "line_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    # The owner when the change happened, so a partner's timeline never shows another owner's era.
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text, default=None)
+    new_value: Mapped[str | None] = mapped_column(Text, default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

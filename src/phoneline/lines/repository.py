@@ -1,0 +1,45 @@
+"""SQL for lines and their history. Partner-facing reads always take the partner id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.lines.models import Line, LineHistory
+
+
+async def get_by_number(session: AsyncSession, number: str, *, for_update: bool = False) -> Line | None:
+    query = select(Line).where(Line.number == number)
+    if for_update:
+        # Serialises concurrent operator changes to one line on PostgreSQL (SQLite has one writer).
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def get_for_partner(session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID) -> Line | None:
+    query = select(Line).where(Line.id == line_id, Line.partner_id == partner_id)
+    return await session.scalar(query)
+
+
+async def list_for_partner(session: AsyncSession, partner_id: uuid.UUID) -> Sequence[Line]:
+    query = select(Line).where(Line.partner_id == partner_id).order_by(Line.number)
+    return (await session.scalars(query)).all()
+
+
+async def list_all(session: AsyncSession, partner_id: uuid.UUID | None = None) -> Sequence[Line]:
+    query = select(Line).order_by(Line.number)
+    if partner_id is not None:
+        query = query.where(Line.partner_id == partner_id)
+    return (await session.scalars(query)).all()
+
+
+async def history(session: AsyncSession, line_id: uuid.UUID) -> Sequence[LineHistory]:
+    query = (
+        select(LineHistory)
+        .where(LineHistory.line_id == line_id)
+        .order_by(LineHistory.created_at, LineHistory.id)
+    )
+    return (await session.scalars(query)).all()

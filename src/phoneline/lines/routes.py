@@ -1,0 +1,104 @@
+"""Partner API for lines: list (both shapes) and set the forwarding number.
+
+There is no create or delete: lines are provisioned by the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from phoneline.api.auth import Partner
+from phoneline.api.deps import DbSession, RuntimeDep
+from phoneline.api.errors import MethodNotAllowed
+from phoneline.api.runtime import Runtime
+from phoneline.lines import schemas, service
+from phoneline.lines.models import Line
+
+router = APIRouter(prefix="/v3", tags=["phone_numbers"])
+
+JSON = "application/json"
+
+
+async def _cached_list(
+    runtime: Runtime, partner: Partner, shape: str, render: Callable[[Sequence[Line]], bytes]
+) -> Response:
+    # Lists are read far more often than lines change: serve rendered bytes for at most
+    # `list_cache_ttl_s` (operator changes from other processes show within a second).
+    key = (partner.partner_id, shape)
+    body = runtime.line_lists.get(key)
+    if body is None:
+        async with runtime.sessions() as session:
+            lines = await service.list_partner_lines(session, partner.partner_id)
+        body = render(lines)
+        runtime.line_lists.put(key, body)
+    return Response(body, media_type=JSON)
+
+
+@router.get("/phone_numbers", response_model=schemas.PhoneNumberList, summary="List your phone numbers")
+async def list_phone_numbers(partner: Partner, runtime: RuntimeDep) -> Response:
+    doc_base = runtime.settings.base_url
+
+    def render(lines: Sequence[Line]) -> bytes:
+        listing = schemas.PhoneNumberList(
+            phone_numbers=[schemas.phone_number(line, doc_base) for line in lines]
+        )
+        return listing.model_dump_json().encode()
+
+    return await _cached_list(runtime, partner, "v3", render)
+
+
+@router.get(
+    "/phonenumbers",
+    response_model=schemas.LegacyPhoneNumberList,
+    deprecated=True,
+    summary="List your phone numbers (deprecated shape)",
+)
+async def list_phonenumbers(partner: Partner, runtime: RuntimeDep) -> Response:
+    def render(lines: Sequence[Line]) -> bytes:
+        listing = schemas.LegacyPhoneNumberList(
+            phone_numbers=[schemas.legacy_phone_number(line) for line in lines]
+        )
+        return listing.model_dump_json().encode()
+
+    return await _cached_list(runtime, partner, "legacy", render)
+
+
+@router.put("/phone_numbers/{phone_number_id}", response_model=schemas.ForwardingUpdated)
+async def update_phone_number(
+    phone_number_id: str,
+    body: schemas.ForwardingUpdate,
+    partner: Partner,
+    runtime: RuntimeDep,
+    session: DbSession,
+) -> schemas.ForwardingUpdated:
+    line = await service.set_forwarding_number(
+        session, partner.partner_id, phone_number_id, body.forwarding_number, actor=partner.actor
+    )
+    runtime.forget_partner_lines(partner.partner_id)
+    return schemas.ForwardingUpdated(
+        id=line.id, phone_number=line.number, forwarding_number=line.forwarding_number
+    )
+
+
+def _operator_only() -> NoReturn:
+    raise MethodNotAllowed(
+        "Phone numbers are provisioned and released by the operator; there is no create or delete "
+        "on the partner API. Contact your representative to add or release a line.",
+        headers={"Allow": "GET"},
+    )
+
+
+@router.post("/phone_numbers", include_in_schema=False, response_model=None)
+@router.delete("/phone_numbers", include_in_schema=False, response_model=None)
+@router.post("/phonenumbers", include_in_schema=False, response_model=None)
+async def create_or_delete_collection(_partner: Partner) -> NoReturn:
+    _operator_only()
+
+
+@router.delete("/phone_numbers/{phone_number_id}", include_in_schema=False, response_model=None)
+async def delete_phone_number(phone_number_id: str, _partner: Partner) -> NoReturn:
+    _operator_only()

@@ -1,0 +1,66 @@
+"""All configuration, read once from `PHONELINE_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/phoneline.db"
+
+
+def async_database_url(url: str) -> str:
+    """Pick the async driver for a plain URL (`sqlite:///x`, `postgresql://...`)."""
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return "sqlite+aiosqlite" + url[len("sqlite") :]
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://", "postgresql+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sync_database_url(url: str) -> str:
+    """The same database through a sync driver (Alembic migrations)."""
+    url = async_database_url(url)
+    return url.replace("sqlite+aiosqlite", "sqlite", 1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHONELINE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Base of the links we hand out (doc_url, dashboard links in alerts).
+    public_base_url: str = ""
+    log_format: str = "json"
+    log_level: str = "info"
+    # How long a partner's rendered line list and an API key lookup may be served from memory.
+    # The contract: an operator's change shows in list responses within one second.
+    list_cache_ttl_s: float = 0.5
+    # Extra routes used only by `make bench` to measure the framework baseline in the same process.
+    bench_routes: bool = False
+
+    @field_validator("admin_token", "secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @cached_property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    @cached_property
+    def sync_database_url(self) -> str:
+        return sync_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")

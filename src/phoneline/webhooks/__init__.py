@@ -1,0 +1,1 @@
+"""Webhook subscriptions, the transactional outbox, signing and delivery."""
