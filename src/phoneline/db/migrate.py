@@ -21,7 +21,7 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(settings: Settings, revision: str = "heads") -> None:
     path = _sqlite_path(settings.async_database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,223 @@
+"""Shared fixtures: a real uvicorn server on a free port, the CLI, the official Python client.
+
+The database is SQLite in a temp dir, or PHONELINE_TEST_DATABASE_URL (PostgreSQL in CI). Every test
+starts from empty tables; state is built through the CLI and the APIs, never raw SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from linq import LinqAPIV3
+from typer.testing import CliRunner
+
+from phoneline.app import create_app
+from phoneline.cli import app as cli_app
+from phoneline.db.migrate import upgrade
+from phoneline.db.models import Base
+from phoneline.settings import Settings, sync_database_url
+
+ADMIN_TOKEN = "test-admin-token"
+SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _reset_database(url: str) -> None:
+    engine = sa.create_engine(sync_database_url(url))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("PHONELINE_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'phoneline.db'}"
+    _reset_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def server_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def base_url(server_port: int) -> str:
+    return f"http://127.0.0.1:{server_port}"
+
+
+@pytest.fixture(scope="session")
+def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, str]:
+    """The environment every phoneline process in the tests sees (server thread, CLI, subprocesses)."""
+    env = {
+        "PHONELINE_DATABASE_URL": database_url,
+        "PHONELINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "PHONELINE_SECRET_KEY": SECRET_KEY,
+        "PHONELINE_HOST": "127.0.0.1",
+        "PHONELINE_PORT": str(server_port),
+        "PHONELINE_PUBLIC_BASE_URL": base_url,
+        "PHONELINE_LOG_LEVEL": "warning",
+    }
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(test_env: dict[str, str]) -> Settings:
+    settings = Settings()
+    upgrade(settings)
+    return settings
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/partner"
+
+    def clear_caches(self) -> None:
+        runtime = self.app.state.runtime
+        runtime.api_keys.clear()
+        runtime.line_lists.clear()
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, server_port: int, base_url: str) -> Iterator[LiveServer]:
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=server_port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="phoneline-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    yield LiveServer(url=base_url, app=app, server=server, thread=thread)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "settings" not in request.fixturenames and "live_server" not in request.fixturenames:
+        yield
+        return
+    settings: Settings = request.getfixturevalue("settings")
+    engine = sa.create_engine(settings.sync_database_url)
+    with engine.begin() as connection:
+        tables = list(reversed(Base.metadata.sorted_tables))
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+    engine.dispose()
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").clear_caches()
+    yield
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class Cli:
+    """Runs `phoneline ...` in-process through typer's runner, as an operator would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def run(self, *args: str) -> CliResult:
+        result = self.runner.invoke(cli_app, list(args), catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    def __call__(self, *args: str) -> Any:
+        """Run with --json and return the one JSON document; fail the test on a non-zero exit."""
+        result = self.run(*args, "--json")
+        assert result.exit_code == 0, f"phoneline {' '.join(args)} failed: {result.stderr}"
+        return result.json()
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Cli:
+    return Cli()
+
+
+@dataclass
+class PartnerAccount:
+    id: str
+    name: str
+    api_key: str
+
+
+@pytest.fixture
+def make_partner(cli: Cli) -> Callable[[str], PartnerAccount]:
+    def make(name: str = "Acme") -> PartnerAccount:
+        doc = cli("partners", "create", name)
+        return PartnerAccount(id=doc["id"], name=doc["name"], api_key=doc["api_key"])
+
+    return make
+
+
+@pytest.fixture
+def linq(live_server: LiveServer) -> Callable[[str], LinqAPIV3]:
+    """The official client, unmodified, pointed at our server by base URL only."""
+
+    def make(api_key: str) -> LinqAPIV3:
+        return LinqAPIV3(api_key=api_key, base_url=live_server.api_url, max_retries=0)
+
+    return make
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=f"{live_server.url}/admin/v1", headers=headers, timeout=10) as client:
+        yield client
+
+
+def subprocess_env(test_env: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **test_env}
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
