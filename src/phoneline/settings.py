@@ -7,6 +7,8 @@ from functools import cached_property
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from phoneline.reputation.policy import HealthPolicy
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/phoneline.db"
 
 
@@ -27,7 +29,7 @@ def sync_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PHONELINE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PHONELINE_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
     admin_token: SecretStr | None = None
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     list_cache_ttl_s: float = 0.5
     # Extra routes used only by `make bench` to measure the framework baseline in the same process.
     bench_routes: bool = False
+    # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
+    reputation: HealthPolicy = HealthPolicy()
 
     @field_validator("admin_token", "secret_key", mode="before")
     @classmethod

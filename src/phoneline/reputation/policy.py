@@ -1,0 +1,67 @@
+"""Every threshold, window and dwell time of the health method, in one place.
+
+docs/reputation.md explains each one; operators override any of them with
+`PHONELINE_REPUTATION__<NAME>` (e.g. `PHONELINE_REPUTATION__LINE_REPLY_RATE_AT_RISK=0.2`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class HealthPolicy(BaseModel):
+    # --- windows ----------------------------------------------------------------------------------
+    engagement_window_days: int = Field(
+        7, description="Reply rate, failures and opt-outs are counted over this."
+    )
+    burst_window_s: int = Field(3600, description="The short window for distinct recipients.")
+    baseline_days: int = Field(7, description="Days before today that make the line's own volume baseline.")
+    baseline_min_days: int = Field(3, description="Days of history needed before a spike can be judged.")
+
+    # --- chat health ------------------------------------------------------------------------------
+    chat_unanswered_at_risk: int = Field(
+        3, description="Outbound in a row without a reply: past the 2 allowed."
+    )
+    chat_unanswered_critical: int = Field(5)
+    chat_min_outbound_for_rate: int = Field(5, description="A chat's reply rate counts from this many sends.")
+    chat_reply_rate_at_risk: float = Field(0.15)
+    chat_failures_at_risk: int = Field(2, description="Failed deliveries in the window.")
+    chat_failures_critical: int = Field(3)
+
+    # --- line health: (a) conversations -----------------------------------------------------------
+    line_min_outbound_for_rate: int = Field(
+        20, description="The line's reply rate counts from this many sends."
+    )
+    line_reply_rate_at_risk: float = Field(
+        0.15, description="Published: under 15% over 7 days starts throttling."
+    )
+    line_reply_rate_critical: float = Field(0.05)
+    line_min_active_chats: int = Field(
+        5, description="Conversation share counts from this many active chats."
+    )
+    line_unhealthy_share_at_risk: float = Field(0.25)
+    line_unhealthy_share_critical: float = Field(0.5)
+    line_failures_per_day_at_risk: int = Field(25, description="Failed deliveries in the last 24 hours.")
+    line_failures_per_day_critical: int = Field(100)
+    sends_after_stop_at_risk: int = Field(1, description="Sends to opted-out recipients in the window.")
+    sends_after_stop_critical: int = Field(3)
+
+    # --- line health: (b) activity ----------------------------------------------------------------
+    new_conversations_at_risk: int = Field(75, description="Brand-new conversations today.")
+    new_conversations_critical: int = Field(200)
+    burst_recipients_at_risk: int = Field(40, description="Distinct recipients within the burst window.")
+    burst_recipients_critical: int = Field(100)
+    spike_min_outbound: int = Field(100, description="Below this many sends today no spike is called.")
+    spike_ratio_at_risk: float = Field(2.5, description="Today's sends against the baseline's daily mean.")
+    spike_ratio_critical: float = Field(5.0)
+    spike_reply_rate_guard: float = Field(
+        0.3, description="A spike counts only while the line's reply rate is under this (few replying)."
+    )
+    daily_ceiling: int = Field(7000, description="Recommended messages (in + out) per line per day.")
+    ceiling_share_at_risk: float = Field(0.8)
+
+    # --- stability --------------------------------------------------------------------------------
+    recovery_dwell_s: int = Field(1800, description="A better status must hold this long before it is shown.")
+    sweep_interval_s: int = Field(
+        60, description="How often every line is re-evaluated so windows roll over."
+    )
