@@ -6,11 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
-from starlette.responses import Response
 
 from phoneline import __version__
-from phoneline.api.errors import ServiceUnavailable
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware
 from phoneline.api.runtime import Runtime
@@ -18,6 +15,7 @@ from phoneline.dashboard.routes import router as guides_router
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
+from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
 
@@ -50,16 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
     app.include_router(guides_router)
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> Response:
-        runtime: Runtime = app.state.runtime
-        try:
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            raise ServiceUnavailable("The database is not reachable.") from exc
-        return Response(b'{"status":"ok","database":"ok"}', media_type="application/json")
+    app.include_router(ops_router)
 
     if settings.bench_routes:
         from phoneline.bench_routes import install_bench_routes

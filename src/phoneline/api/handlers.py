@@ -19,9 +19,11 @@ from phoneline.api.errors import (
     Unauthorized,
     error_response_parts,
 )
+from phoneline.metrics import API_ERRORS
 
 
 def _render(error: ApiError, doc_base: str) -> Response:
+    API_ERRORS.labels(str(error.code), str(error.status)).inc()
     body, headers = error_response_parts(error, doc_base=doc_base)
     return Response(body, status_code=error.status, headers=headers, media_type="application/json")
 

@@ -5,13 +5,26 @@ Pure ASGI on purpose: BaseHTTPMiddleware costs a task and a stream per request o
 
 from __future__ import annotations
 
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phoneline.api.errors import InternalError, error_response_parts
 from phoneline.api.tracing import set_trace_id
 from phoneline.logging import get_logger
+from phoneline.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger("phoneline.http")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route with its parameters put back (`/v3/chats/{chat_id}`): bounded label cardinality."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path: str = scope.get("path", "")
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(str(value), "{" + name + "}", 1)
+    return path
 
 
 class RequestContextMiddleware:
@@ -31,11 +44,14 @@ class RequestContextMiddleware:
         trace_id = set_trace_id(incoming)
         trace_header = (b"x-request-id", trace_id.encode())
         started = False
+        status = 500
+        began = time.perf_counter()
 
         async def send_with_trace(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), trace_header]
             await send(message)
 
@@ -63,3 +79,8 @@ class RequestContextMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+        finally:
+            template = route_template(scope)
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - began)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.lines.models import Line, LineHistory
@@ -43,3 +43,13 @@ async def history(session: AsyncSession, line_id: uuid.UUID) -> Sequence[LineHis
         .order_by(LineHistory.created_at, LineHistory.id)
     )
     return (await session.scalars(query)).all()
+
+
+async def count_by_status_and_health(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """Assigned lines grouped by (status, health), for the /metrics gauges."""
+    query = (
+        select(Line.status, Line.health_status, func.count())
+        .where(Line.partner_id.is_not(None))
+        .group_by(Line.status, Line.health_status)
+    )
+    return [(status, health, count) for status, health, count in (await session.execute(query)).all()]

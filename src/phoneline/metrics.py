@@ -1,0 +1,25 @@
+"""Prometheus metrics. Defined once per process; `/metrics` renders them plus gauges read at scrape time."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "phoneline_http_requests_total",
+    "HTTP requests by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "phoneline_http_request_duration_seconds",
+    "Time from request start to the last body byte, by route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+API_ERRORS = Counter(
+    "phoneline_api_errors_total",
+    "Error responses by Linq code (2006/2027/2024/1007 are refused sends).",
+    ["code", "status"],
+)
+LINES = Gauge(
+    "phoneline_lines", "Assigned lines by status and health (read at scrape time).", ["status", "health"]
+)

@@ -1,0 +1,37 @@
+"""`GET /healthz` (liveness + database) and `GET /metrics` (Prometheus text format)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import Response
+
+from phoneline.api.deps import RuntimeDep
+from phoneline.api.errors import ServiceUnavailable
+from phoneline.lines.models import HealthStatus, LineStatus
+from phoneline.lines.repository import count_by_status_and_health
+from phoneline.metrics import LINES
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz(runtime: RuntimeDep) -> Response:
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ServiceUnavailable("The database is not reachable.") from exc
+    return Response(b'{"status":"ok","database":"ok"}', media_type="application/json")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> Response:
+    async with runtime.sessions() as session:
+        counts = {(status, health): n for status, health, n in await count_by_status_and_health(session)}
+    # Every combination is set, so a line leaving a state drops that series to zero instead of going stale.
+    for status in LineStatus:
+        for health in HealthStatus:
+            LINES.labels(status.value, health.value).set(counts.get((status.value, health.value), 0))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
