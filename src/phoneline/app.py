@@ -11,7 +11,7 @@ from phoneline import __version__
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware
 from phoneline.api.runtime import Runtime
-from phoneline.dashboard.routes import router as guides_router
+from phoneline.dashboard.wiring import install_dashboard
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
-    app.include_router(guides_router)
+    install_dashboard(app, settings)
     app.include_router(ops_router)
 
     if settings.bench_routes:

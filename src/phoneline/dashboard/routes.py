@@ -1,50 +1,39 @@
-"""Guide pages that `doc_url` links point at."""
+"""Guide pages that `doc_url` links point at: Phone Health (with the live thresholds) and error codes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
-from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from phoneline.api import errors
+from phoneline.api.deps import get_runtime
+from phoneline.dashboard.templating import render
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
 ERROR_CODES: list[tuple[int, int, str]] = sorted(
     {
         (cls.code, cls.status, cls.message)
         for cls in (
-            errors.MissingField,
-            errors.InvalidPhoneNumber,
-            errors.InvalidBody,
-            errors.InvalidMessageContent,
-            errors.InvalidParameter,
-            errors.RateLimited,
-            errors.NotFound,
-            errors.ChatNotFound,
-            errors.MessageNotFound,
-            errors.Unauthorized,
-            errors.AccessDenied,
-            errors.NotYourLine,
-            errors.RecipientOptedOut,
-            errors.LineNotEligible,
-            errors.InternalError,
-            errors.ServiceUnavailable,
+            errors.MissingField, errors.InvalidPhoneNumber, errors.InvalidBody, errors.InvalidMessageContent,
+            errors.InvalidParameter, errors.RateLimited, errors.NotFound, errors.ChatNotFound,
+            errors.MessageNotFound, errors.Unauthorized, errors.AccessDenied, errors.NotYourLine,
+            errors.RecipientOptedOut, errors.LineNotEligible, errors.InternalError, errors.ServiceUnavailable,
         )
     }
-)
+)  # fmt: skip
 
 
 @router.get("/guides/phone-health", response_class=HTMLResponse)
 async def phone_health_guide(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "guides/phone_health.html", {"title": "Phone Health"})
+    policy = get_runtime(request).settings.reputation
+    thresholds = [
+        (name, getattr(policy, name), field.description or "")
+        for name, field in type(policy).model_fields.items()
+    ]
+    return render(request, "guides/phone_health.html", title="Phone Health", thresholds=thresholds)
 
 
 @router.get("/guides/errors", response_class=HTMLResponse)
 async def errors_guide(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "guides/errors.html", {"title": "Error codes", "codes": ERROR_CODES}
-    )
+    return render(request, "guides/errors.html", title="Error codes", codes=ERROR_CODES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,3 +54,36 @@ async def count_by_status_and_health(session: AsyncSession) -> list[tuple[str, s
         .group_by(Line.status, Line.health_status)
     )
     return [(status, health, count) for status, health, count in (await session.execute(query)).all()]
+
+
+async def history_for_partner(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, *, limit: int = 200
+) -> Sequence[LineHistory]:
+    """A partner's view of a line's history: only the rows from while the line was theirs."""
+    query = (
+        select(LineHistory)
+        .where(LineHistory.line_id == line_id, LineHistory.partner_id == partner_id)
+        .order_by(LineHistory.created_at.desc(), LineHistory.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def last_change_times(session: AsyncSession, line_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not line_ids:
+        return {}
+    query = (
+        select(LineHistory.line_id, func.max(LineHistory.created_at))
+        .where(LineHistory.line_id.in_(line_ids))
+        .group_by(LineHistory.line_id)
+    )
+    return {line_id: moment for line_id, moment in (await session.execute(query)).all()}
+
+
+async def search(session: AsyncSession, text: str, *, limit: int = 200) -> Sequence[Line]:
+    """Operator search: digits anywhere in the number."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    query = select(Line).order_by(Line.number).limit(limit)
+    if digits:
+        query = query.where(Line.number.contains(digits))
+    return (await session.scalars(query)).all()

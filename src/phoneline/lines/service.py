@@ -256,3 +256,25 @@ async def list_lines(session: AsyncSession, partner_id: str | None = None) -> Se
 async def line_history(session: AsyncSession, number: str) -> tuple[Line, Sequence[LineHistory]]:
     line = await require_line(session, number)
     return line, await repository.history(session, line.id)
+
+
+async def partner_line_detail(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: str
+) -> tuple[Line, Sequence[LineHistory]]:
+    """A partner's own line with the history from its era; another partner's line is NotFound."""
+    try:
+        parsed_id = uuid.UUID(line_id)
+    except ValueError:
+        raise NotFound("Phone number not found.") from None
+    line = await repository.get_for_partner(session, partner_id, parsed_id)
+    if line is None:
+        raise NotFound("Phone number not found.")
+    return line, await repository.history_for_partner(session, partner_id, line.id)
+
+
+async def last_change_times(session: AsyncSession, lines: Sequence[Line]) -> dict[uuid.UUID, Any]:
+    return await repository.last_change_times(session, [line.id for line in lines])
+
+
+async def search_lines(session: AsyncSession, text: str) -> Sequence[Line]:
+    return await repository.search(session, text)

@@ -35,3 +35,7 @@ async def find_key(session: AsyncSession, prefix_or_id: str) -> ApiKey | None:
 async def list_keys(session: AsyncSession, partner_id: uuid.UUID) -> Sequence[ApiKey]:
     query = select(ApiKey).where(ApiKey.partner_id == partner_id).order_by(ApiKey.created_at)
     return (await session.scalars(query)).all()
+
+
+async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)

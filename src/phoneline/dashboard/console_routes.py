@@ -1,0 +1,278 @@
+"""Operator console: partners and keys, lines across partners, and every operator action on a line.
+
+Each form calls the same service the CLI and admin API call; errors come back as the same sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from phoneline.api.deps import get_runtime
+from phoneline.api.errors import ApiError
+from phoneline.dashboard.session import csrf_ok, flash, operator_session
+from phoneline.dashboard.templating import render
+from phoneline.lines import service as lines
+from phoneline.partners import service as partners
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Operator = Annotated[str, Depends(operator_session)]
+T = TypeVar("T")
+Csrf = Annotated[str, Form()]
+
+
+async def perform(request: Request, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one operator action in its own transaction (this boundary commits)."""
+    runtime = get_runtime(request)
+    async with runtime.sessions() as session:
+        result = await work(session)
+        await session.commit()
+    runtime.line_lists.clear()
+    runtime.api_keys.clear()
+    return result
+
+
+def back(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return render(
+        request, "dashboard/login.html", title="Operator log in", action="/console/login", who="operator"
+    )
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, token: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
+    import hmac
+
+    expected = get_runtime(request).settings.admin_token
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+    elif expected is None:
+        flash(request, "The console is disabled; set PHONELINE_ADMIN_TOKEN to enable it.", "error")
+    elif not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+        flash(request, "Missing or invalid admin token.", "error")
+    else:
+        request.session.clear()
+        request.session["operator"] = True
+        return back("/console")
+    return back("/console/login")
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, csrf: Csrf = "") -> Response:
+    if csrf_ok(request, csrf):
+        request.session.clear()
+    return back("/console/login")
+
+
+async def _partners_page(request: Request, issued: dict[str, Any] | None = None) -> HTMLResponse:
+    runtime = get_runtime(request)
+    async with runtime.sessions() as session:
+        accounts = await partners.list_partners(session)
+        all_lines = await lines.list_lines(session)
+    counts: dict[Any, int] = {}
+    for line in all_lines:
+        counts[line.partner_id] = counts.get(line.partner_id, 0) + 1
+    return render(
+        request,
+        "console/partners.html",
+        title="Partners",
+        nav="partners",
+        partners=accounts,
+        counts=counts,
+        issued=issued,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def partners_page(request: Request, _operator: Operator) -> HTMLResponse:
+    return await _partners_page(request)
+
+
+@router.post("/partners", response_model=None)
+async def create_partner(
+    request: Request, _operator: Operator, name: Annotated[str, Form()] = "", csrf: Csrf = ""
+) -> Response:
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return back("/console")
+    try:
+        partner, issued = await perform(request, lambda s: partners.create_partner(s, name))
+    except ApiError as error:
+        flash(request, error.message, "error")
+        return back("/console")
+    # Rendered, not redirected: the key is shown this once and never stored in the cookie.
+    return await _partners_page(request, {"partner": partner.name, "api_key": issued.plaintext})
+
+
+@router.get("/partners/{partner_id}", response_class=HTMLResponse)
+async def partner_page(request: Request, partner_id: str, _operator: Operator) -> HTMLResponse:
+    return await _partner_detail(request, partner_id)
+
+
+async def _partner_detail(request: Request, partner_id: str, issued: str | None = None) -> HTMLResponse:
+    runtime = get_runtime(request)
+    try:
+        async with runtime.sessions() as session:
+            partner = await partners.require_partner(session, partner_id)
+            keys = await partners.list_keys(session, partner.id)
+            owned = await lines.list_lines(session, str(partner.id))
+    except ApiError as error:
+        return render(
+            request,
+            "dashboard/not_found.html",
+            status_code=error.status,
+            title="Not found",
+            message=error.message,
+        )
+    return render(
+        request,
+        "console/partner.html",
+        title=partner.name,
+        nav="partners",
+        partner=partner,
+        keys=keys,
+        lines=owned,
+        issued=issued,
+    )
+
+
+@router.post("/partners/{partner_id}/keys", response_model=None)
+async def create_key(request: Request, partner_id: str, _operator: Operator, csrf: Csrf = "") -> Response:
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return back(f"/console/partners/{partner_id}")
+    try:
+        issued = await perform(request, lambda s: partners.create_key(s, partner_id))
+    except ApiError as error:
+        flash(request, error.message, "error")
+        return back(f"/console/partners/{partner_id}")
+    return await _partner_detail(request, partner_id, issued.plaintext)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=None)
+async def revoke_key(
+    request: Request, key_id: str, _operator: Operator, csrf: Csrf = "", partner_id: Csrf = ""
+) -> Response:
+    target = f"/console/partners/{partner_id}" if partner_id else "/console"
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return back(target)
+    try:
+        key = await perform(request, lambda s: partners.revoke_key(s, key_id))
+        flash(request, f"Key {key.prefix}… revoked.")
+    except ApiError as error:
+        flash(request, error.message, "error")
+    return back(target)
+
+
+@router.get("/lines", response_class=HTMLResponse)
+async def lines_page(request: Request, _operator: Operator, q: str = "") -> HTMLResponse:
+    runtime = get_runtime(request)
+    async with runtime.sessions() as session:
+        found = await lines.search_lines(session, q)
+        accounts = {p.id: p for p in await partners.list_partners(session)}
+    return render(
+        request, "console/lines.html", title="Lines", nav="lines", lines=found, partners=accounts, q=q
+    )
+
+
+@router.post("/lines", response_model=None)
+async def assign_line(
+    request: Request,
+    actor: Operator,
+    number: Annotated[str, Form()] = "",
+    partner_id: Annotated[str, Form()] = "",
+    line_type: Annotated[str, Form()] = "iMessage",
+    reason: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return back("/console/lines")
+    try:
+        line = await perform(
+            request,
+            lambda s: lines.assign_line(
+                s, number, partner_id, actor=actor, line_type=line_type, reason=reason or None
+            ),
+        )
+    except ApiError as error:
+        flash(request, error.message, "error")
+        return back("/console/lines")
+    flash(request, f"{line.number} assigned.")
+    return back(f"/console/lines/{line.number}")
+
+
+@router.get("/lines/{number}", response_class=HTMLResponse)
+async def line_page(request: Request, number: str, _operator: Operator) -> HTMLResponse:
+    runtime = get_runtime(request)
+    try:
+        async with runtime.sessions() as session:
+            line, history = await lines.line_history(session, number)
+            accounts = {p.id: p for p in await partners.list_partners(session)}
+    except ApiError as error:
+        return render(
+            request,
+            "dashboard/not_found.html",
+            status_code=error.status,
+            title="Not found",
+            message=error.message,
+        )
+    return render(
+        request,
+        "console/line.html",
+        title=line.number,
+        nav="lines",
+        line=line,
+        history=history,
+        partners=accounts,
+    )
+
+
+ACTIONS = {
+    "release": lambda s, number, actor, reason, partner_id: lines.release_line(
+        s, number, actor=actor, reason=reason
+    ),
+    "move": lambda s, number, actor, reason, partner_id: lines.move_line(
+        s, number, partner_id, actor=actor, reason=reason
+    ),
+    "flag": lambda s, number, actor, reason, partner_id: lines.flag_line(
+        s, number, actor=actor, reason=reason
+    ),
+    "unflag": lambda s, number, actor, reason, partner_id: lines.unflag_line(
+        s, number, actor=actor, reason=reason
+    ),
+}
+
+
+@router.post("/lines/{number}/{action}", response_model=None)
+async def line_action(
+    request: Request,
+    number: str,
+    action: str,
+    actor: Operator,
+    reason: Annotated[str, Form()] = "",
+    partner_id: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
+    target = f"/console/lines/{number}"
+    handler = ACTIONS.get(action)
+    if handler is None:
+        flash(request, f"Unknown action '{action}'.", "error")
+    elif not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+    else:
+        try:
+            await perform(request, lambda s: handler(s, number, actor, reason or None, partner_id))
+            flash(request, f"{action.capitalize()}: done.")
+        except ApiError as error:
+            flash(request, error.message, "error")
+    return back(target)

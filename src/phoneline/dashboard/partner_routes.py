@@ -1,0 +1,125 @@
+"""Partner pages: log in with an API key, see every line at a glance, drill into one line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from phoneline.api.deps import get_runtime
+from phoneline.api.errors import ApiError
+from phoneline.api.runtime import Principal
+from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
+from phoneline.dashboard.templating import render
+from phoneline.lines import schemas, service
+from phoneline.partners.repository import get_partner
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+PartnerPage = Annotated[Principal, Depends(partner_session)]
+
+STATUSES = ("ACTIVE", "FLAGGED")
+HEALTHS = ("HEALTHY", "AT_RISK", "CRITICAL")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return render(request, "dashboard/login.html", title="Log in", action="/dashboard/login", who="partner")
+
+
+@router.post("/login", response_model=None)
+async def login(
+    request: Request, api_key: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = ""
+) -> Response:
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return RedirectResponse("/dashboard/login", status_code=303)
+    principal = await principal_for_key(request, api_key) if api_key.strip() else None
+    if principal is None:
+        flash(request, "Invalid or revoked API key.", "error")
+        return RedirectResponse("/dashboard/login", status_code=303)
+    request.session.clear()
+    request.session["partner"] = {
+        "partner_id": str(principal.partner_id),
+        "key_id": str(principal.api_key_id),
+    }
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if csrf_ok(request, csrf):
+        request.session.clear()
+    return RedirectResponse("/dashboard/login", status_code=303)
+
+
+async def _lines_context(
+    request: Request, partner: Principal, status: str | None, health: str | None
+) -> dict[str, Any]:
+    runtime = get_runtime(request)
+    async with runtime.sessions() as session:
+        lines = await service.list_partner_lines(session, partner.partner_id)
+        changed = await service.last_change_times(session, lines)
+        account = await get_partner(session, partner.partner_id)
+    shown = [
+        line
+        for line in lines
+        if (status not in STATUSES or line.status == status)
+        and (health not in HEALTHS or line.health_status == health)
+    ]
+    return {
+        "lines": [
+            (line, schemas.phone_number(line, runtime.settings.base_url), changed.get(line.id))
+            for line in shown
+        ],
+        "total": len(lines),
+        "flagged": sum(line.status == "FLAGGED" for line in lines),
+        "unhealthy": sum(line.health_status != "HEALTHY" for line in lines),
+        "status": status if status in STATUSES else "",
+        "health": health if health in HEALTHS else "",
+        "statuses": STATUSES,
+        "healths": HEALTHS,
+        "partner_name": account.name if account else "",
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+async def lines_page(
+    request: Request, partner: PartnerPage, status: str | None = None, health: str | None = None
+) -> HTMLResponse:
+    context = await _lines_context(request, partner, status, health)
+    return render(request, "dashboard/lines.html", title="Lines", nav="lines", **context)
+
+
+@router.get("/lines/table", response_class=HTMLResponse)
+async def lines_table(
+    request: Request, partner: PartnerPage, status: str | None = None, health: str | None = None
+) -> HTMLResponse:
+    """The table alone, for the page's auto-refresh (no full reload)."""
+    context = await _lines_context(request, partner, status, health)
+    return render(request, "dashboard/_lines_table.html", **context)
+
+
+@router.get("/lines/{line_id}", response_class=HTMLResponse)
+async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTMLResponse:
+    runtime = get_runtime(request)
+    try:
+        async with runtime.sessions() as session:
+            line, history = await service.partner_line_detail(session, partner.partner_id, line_id)
+    except ApiError as error:
+        return render(
+            request,
+            "dashboard/not_found.html",
+            status_code=error.status,
+            title="Not found",
+            message=error.message,
+        )
+    return render(
+        request,
+        "dashboard/line.html",
+        title=line.number,
+        nav="lines",
+        line=line,
+        view=schemas.phone_number(line, runtime.settings.base_url),
+        history=history,
+    )

@@ -1,0 +1,36 @@
+"""The Jinja environment shared by guides, partner pages and the operator console."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from phoneline.dashboard.session import csrf_token, pop_flash
+from phoneline.db.base import as_utc
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _when(value: datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def _slug(status: str | None) -> str:
+    return (status or "").lower().replace("_", "-")
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["slug"] = _slug
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("title", "phoneline")
+    if "session" in request.scope:
+        context["csrf"] = csrf_token(request)
+        context["flash"] = pop_flash(request)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
