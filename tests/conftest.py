@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,10 @@ class Cli:
         self.runner = CliRunner()
 
     def run(self, *args: str) -> CliResult:
-        result = self.runner.invoke(cli_app, list(args), catch_exceptions=False)
+        # In a worker thread: commands call asyncio.run(), which refuses to start inside a running loop
+        # (Playwright's sync API keeps one on the main thread once the browser tests have begun).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            result = pool.submit(self.runner.invoke, cli_app, list(args), catch_exceptions=False).result()
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     def __call__(self, *args: str) -> Any:
