@@ -97,3 +97,17 @@ def poll_until(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def test_a_moved_line_does_not_reveal_its_previous_owner(
+    browser_like: httpx.Client, cli: Cli, make_partner: Callable[[str], PartnerAccount]
+) -> None:
+    acme, globex = make_partner("Acme"), make_partner("Globex")
+    line = cli("lines", "assign", "+12025550101", "--partner", acme.id)
+    cli("lines", "move", "+12025550101", "--partner", globex.id)
+    log_in(browser_like, "/dashboard", "api_key", globex.api_key)
+
+    page = browser_like.get(f"/dashboard/lines/{line['id']}")
+    assert page.status_code == 200
+    assert "assigned to your account" in page.text
+    assert acme.id not in page.text and globex.id not in page.text

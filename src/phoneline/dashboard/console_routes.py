@@ -226,6 +226,7 @@ async def line_page(request: Request, number: str, _operator: Operator) -> HTMLR
             title="Not found",
             message=error.message,
         )
+    names = {str(partner_id): partner.name for partner_id, partner in accounts.items()}
     return render(
         request,
         "console/line.html",
@@ -234,6 +235,7 @@ async def line_page(request: Request, number: str, _operator: Operator) -> HTMLR
         line=line,
         history=history,
         partners=accounts,
+        names=names,
     )
 
 

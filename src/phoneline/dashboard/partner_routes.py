@@ -122,4 +122,5 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
         line=line,
         view=schemas.phone_number(line, runtime.settings.base_url),
         history=history,
+        me=str(partner.partner_id),
     )
