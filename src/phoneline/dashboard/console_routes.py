@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from phoneline.api.deps import get_runtime
 from phoneline.api.errors import ApiError
 from phoneline.dashboard.session import csrf_ok, flash, operator_session
-from phoneline.dashboard.templating import render
+from phoneline.dashboard.templating import render, render_error
 from phoneline.lines import service as lines
 from phoneline.partners import service as partners
 
@@ -125,13 +125,7 @@ async def _partner_detail(request: Request, partner_id: str, issued: str | None 
             keys = await partners.list_keys(session, partner.id)
             owned = await lines.list_lines(session, str(partner.id))
     except ApiError as error:
-        return render(
-            request,
-            "dashboard/not_found.html",
-            status_code=error.status,
-            title="Not found",
-            message=error.message,
-        )
+        return render_error(request, error)
     return render(
         request,
         "console/partner.html",
@@ -219,13 +213,7 @@ async def line_page(request: Request, number: str, _operator: Operator) -> HTMLR
             line, history = await lines.line_history(session, number)
             accounts = {p.id: p for p in await partners.list_partners(session)}
     except ApiError as error:
-        return render(
-            request,
-            "dashboard/not_found.html",
-            status_code=error.status,
-            title="Not found",
-            message=error.message,
-        )
+        return render_error(request, error)
     names = {str(partner_id): partner.name for partner_id, partner in accounts.items()}
     return render(
         request,

@@ -11,7 +11,7 @@ from phoneline.api.deps import get_runtime
 from phoneline.api.errors import ApiError
 from phoneline.api.runtime import Principal
 from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
-from phoneline.dashboard.templating import render
+from phoneline.dashboard.templating import render, render_error
 from phoneline.lines import schemas, service
 from phoneline.partners.repository import get_partner
 
@@ -107,13 +107,7 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
         async with runtime.sessions() as session:
             line, history = await service.partner_line_detail(session, partner.partner_id, line_id)
     except ApiError as error:
-        return render(
-            request,
-            "dashboard/not_found.html",
-            status_code=error.status,
-            title="Not found",
-            message=error.message,
-        )
+        return render_error(request, error)
     return render(
         request,
         "dashboard/line.html",

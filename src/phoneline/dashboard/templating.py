@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from phoneline.api.errors import ApiError
 from phoneline.dashboard.session import csrf_token, pop_flash
 from phoneline.db.base import as_utc
 
@@ -34,3 +35,14 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
         context["csrf"] = csrf_token(request)
         context["flash"] = pop_flash(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def render_error(request: Request, error: ApiError) -> HTMLResponse:
+    """A page-level error with the same sentence the API would give."""
+    return render(
+        request,
+        "dashboard/not_found.html",
+        status_code=error.status,
+        title="Not found",
+        message=error.message,
+    )
