@@ -7,7 +7,7 @@ from functools import cached_property
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from phoneline.reputation.policy import HealthPolicy
+from phoneline.reputation.policy import HealthPolicy, PacingPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/phoneline.db"
 
@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     bench_routes: bool = False
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
     reputation: HealthPolicy = HealthPolicy()
+    pacing: PacingPolicy = PacingPolicy()
 
     @field_validator("admin_token", "secret_key", mode="before")
     @classmethod

@@ -65,3 +65,17 @@ class HealthPolicy(BaseModel):
     sweep_interval_s: int = Field(
         60, description="How often every line is re-evaluated so windows roll over."
     )
+
+
+class PacingPolicy(BaseModel):
+    """What `enforce` pacing holds a line to (per partner: `phoneline partners configure ID --pacing`)."""
+
+    at_risk_sends_per_minute: int = Field(6, description="Outbound sends per minute for an AT_RISK line.")
+    at_risk_new_conversations_per_day: int = Field(
+        20, description="New conversations per day for an AT_RISK line."
+    )
+    healthy_sends_per_minute: int = Field(60, description="Outbound sends per minute for any other line.")
+    warmup_new_conversations: list[int] = Field(
+        [20, 30, 45, 70, 100, 150, 200],
+        description="Daily new conversations for a line's first days (day 1, 2, ...); none after the ramp.",
+    )
