@@ -50,6 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app, settings)
     app.include_router(ops_router)
 
+    if settings.demo:
+        from phoneline.demo.sinks import SinkLog, sink_router
+
+        app.state.demo_sinks = SinkLog()
+        app.include_router(sink_router(app.state.demo_sinks))
     if settings.bench_routes:
         from phoneline.bench_routes import install_bench_routes
 

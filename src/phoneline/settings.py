@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     list_cache_ttl_s: float = 0.5
     # Extra routes used only by `make bench` to measure the framework baseline in the same process.
     bench_routes: bool = False
+    # `phoneline demo`: mounts local webhook/Slack/PagerDuty sinks under /demo/sinks.
+    demo: bool = False
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
     reputation: HealthPolicy = HealthPolicy()
     pacing: PacingPolicy = PacingPolicy()
