@@ -20,15 +20,16 @@ async def current_partner(request: Request) -> Principal:
         raise Unauthorized("Missing API key; send `Authorization: Bearer <api key>`.")
     digest = hash_key(token)
     runtime = get_runtime(request)
-    principal = runtime.api_keys.get(digest)
-    if principal is None:
+
+    async def load() -> Principal:
         # One indexed query by hash; the cache (also of invalid keys) keeps it off the hot path.
         async with runtime.sessions() as session:
             key = await find_key_by_hash(session, digest)
-        principal = INVALID_KEY
         if key is not None and key.revoked_at is None and hmac.compare_digest(key.key_hash, digest):
-            principal = Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
-        runtime.api_keys.put(digest, principal)
+            return Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
+        return INVALID_KEY
+
+    principal = await runtime.api_keys.get(digest, load)
     if principal is INVALID_KEY:
         raise Unauthorized("Invalid or revoked API key.")
     return principal

@@ -76,14 +76,15 @@ async def partner_session(request: Request) -> Principal:
     if not isinstance(data, dict):
         raise LoginRequired("/dashboard/login")
     runtime = get_runtime(request)
-    cached = runtime.api_keys.get(f"session:{data['key_id']}")
-    if cached is None:
+
+    async def load() -> Principal:
         async with runtime.sessions() as session:
             key = await get_key(session, uuid.UUID(data["key_id"]))
-        cached = INVALID_KEY
         if key is not None and key.revoked_at is None:
-            cached = Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
-        runtime.api_keys.put(f"session:{data['key_id']}", cached)
+            return Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
+        return INVALID_KEY
+
+    cached = await runtime.api_keys.get(f"session:{data['key_id']}", load)
     if cached is INVALID_KEY:
         request.session.pop("partner", None)
         raise LoginRequired("/dashboard/login")

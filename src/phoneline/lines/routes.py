@@ -26,16 +26,15 @@ JSON = "application/json"
 async def _cached_list(
     runtime: Runtime, partner: Partner, shape: str, render: Callable[[Sequence[Line]], bytes]
 ) -> Response:
-    # Lists are read far more often than lines change: serve rendered bytes for at most
-    # `list_cache_ttl_s` (operator changes from other processes show within a second).
-    key = (partner.partner_id, shape)
-    body = runtime.line_lists.get(key)
-    if body is None:
+    # Lists are read far more often than lines change: serve rendered bytes from memory
+    # (operator changes from other processes show within a second, see Runtime).
+
+    async def load() -> bytes:
         async with runtime.sessions() as session:
             lines = await service.list_partner_lines(session, partner.partner_id)
-        body = render(lines)
-        runtime.line_lists.put(key, body)
-    return Response(body, media_type=JSON)
+        return render(lines)
+
+    return Response(await runtime.line_lists.get((partner.partner_id, shape), load), media_type=JSON)
 
 
 @router.get("/phone_numbers", response_model=schemas.PhoneNumberList, summary="List your phone numbers")
