@@ -18,6 +18,12 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+async def _runtime_dependency(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a hand-off that cost
+    # the list endpoint more than everything else it does.
+    return get_runtime(request)
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # The request boundary commits, once, after the route returns and before the response is sent;
     # an exception anywhere rolls everything back.
@@ -28,7 +34,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit runs before the response goes out, so a failed commit is a 500.
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 def bearer_token(request: Request) -> str | None:
