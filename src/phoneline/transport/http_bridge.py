@@ -28,13 +28,14 @@ class HttpBridgeTransport(Transport):
         self.secret = secret
         self.client = client
         self.timeout_s = timeout_s
+        self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
 
     async def send(self, message: OutboundMessage) -> None:
         body = json.dumps(
             {"type": "message.outbound", "data": message.wire()}, separators=(",", ":")
         ).encode()
         last_error = ""
-        for delay in (*RETRY_DELAYS_S, None):
+        for delay in (*self.retry_delays_s, None):
             # Re-signed per attempt (fresh timestamp); the webhook-id stays the message id for dedup.
             headers = signing.sign(self.secret, body, message.message_id)
             try:
