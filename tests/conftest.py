@@ -79,6 +79,9 @@ def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, st
         "PHONELINE_PORT": str(server_port),
         "PHONELINE_PUBLIC_BASE_URL": base_url,
         "PHONELINE_LOG_LEVEL": "warning",
+        # Deterministic: delivered at once, never answers; the simulator has its own tests.
+        "PHONELINE_TRANSPORT": "sink",
+        "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
     }
     os.environ.update(env)
     return env
@@ -106,23 +109,33 @@ class LiveServer:
         runtime = self.app.state.runtime
         runtime.api_keys.clear()
         runtime.line_lists.clear()
+        self.app.state.sending.forget_rate_limits()
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, server_port: int, base_url: str) -> Iterator[LiveServer]:
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=server_port, log_level="warning", access_log=False)
+def start_live_server(app: Any, port: int) -> LiveServer:
+    """Serve `app` from a thread until `stop_live_server`; returns once it accepts connections."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="phoneline-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"phoneline-test-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    yield LiveServer(url=base_url, app=app, server=server, thread=thread)
-    server.should_exit = True
-    thread.join(timeout=10)
+    return LiveServer(url=f"http://127.0.0.1:{port}", app=app, server=server, thread=thread)
+
+
+def stop_live_server(live: LiveServer) -> None:
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, server_port: int) -> Iterator[LiveServer]:
+    live = start_live_server(create_app(settings), server_port)
+    yield live
+    stop_live_server(live)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,8 @@ from phoneline import __version__
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware
 from phoneline.api.runtime import Runtime
+from phoneline.chats.admin_routes import router as admin_activity_router
+from phoneline.chats.routes import router as chats_router
 from phoneline.dashboard.wiring import install_dashboard
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
@@ -18,6 +20,8 @@ from phoneline.logging import configure_logging
 from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
+from phoneline.transport.bridge_routes import router as bridge_router
+from phoneline.transport.runtime import Sending
 
 PARTNER_API_PREFIX = "/api/partner"
 
@@ -30,9 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
+        app.state.sending = await Sending.start(runtime)
         try:
             yield
         finally:
+            await app.state.sending.close()
             await runtime.close()
 
     app = FastAPI(
@@ -45,8 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, doc_base=settings.base_url)
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(bridge_router)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
+    app.include_router(admin_activity_router)
     install_dashboard(app, settings)
     app.include_router(ops_router)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,8 +51,31 @@ class Settings(BaseSettings):
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
     reputation: HealthPolicy = HealthPolicy()
     pacing: PacingPolicy = PacingPolicy()
+    # Development and tests only: lets outbound URLs (webhook targets, fetched media) use http and
+    # loopback/private addresses.
+    allow_private_webhook_targets: bool = False
 
-    @field_validator("admin_token", "secret_key", mode="before")
+    # --- sending -----------------------------------------------------------------------------------
+    # Linq: at most `pair_limit` messages per `pair_limit_window_s` per sender-recipient pair (429/1007).
+    pair_limit: int = 30
+    pair_limit_window_s: int = 60
+    # Shared rate-limit storage for several API processes; in-process memory when unset.
+    redis_url: str | None = None
+    # Who carries messages: simulator (embedded default), sink (tests, benchmarks) or http_bridge.
+    transport: Literal["simulator", "sink", "http_bridge"] = "simulator"
+    simulator_seed: str = "phoneline"
+    # Simulated delays are divided by this: 60 makes a minute pass in a second.
+    simulator_speed: float = 1.0
+    # http_bridge: where outbound messages are POSTed, and the whsec_ secret both directions sign with.
+    bridge_url: str | None = None
+    bridge_secret: SecretStr | None = None
+    bridge_timeout_s: float = 10.0
+    voice_memo_max_bytes: int = 10 * 1024 * 1024
+    media_fetch_timeout_s: float = 10.0
+    # How long an idempotency key keeps its original response.
+    idempotency_ttl_s: int = 24 * 3600
+
+    @field_validator("admin_token", "secret_key", "bridge_secret", "redis_url", "bridge_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -1,8 +1,35 @@
 """Every table, imported in one place so metadata (and Alembic) sees the whole schema."""
 
+from phoneline.chats.models import (
+    Attachment,
+    Chat,
+    ChatActivity,
+    ChatHandle,
+    IdempotentResponse,
+    LineActivity,
+    Message,
+    OptOut,
+    OptOutOverride,
+)
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.webhooks.models import OutboxEvent
 
-__all__ = ["ApiKey", "Base", "Line", "LineHistory", "OutboxEvent", "Partner"]
+__all__ = [
+    "ApiKey",
+    "Attachment",
+    "Base",
+    "Chat",
+    "ChatActivity",
+    "ChatHandle",
+    "IdempotentResponse",
+    "Line",
+    "LineActivity",
+    "LineHistory",
+    "Message",
+    "OptOut",
+    "OptOutOverride",
+    "OutboxEvent",
+    "Partner",
+]

@@ -1,0 +1,2 @@
+"""Chats and messages: sending through a partner's lines behind the Linq guards, and the activity
+counters line health is scored from."""

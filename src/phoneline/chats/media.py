@@ -1,0 +1,134 @@
+"""Voice memos fetched by URL: the outbound-URL rule, a bounded download and an audio type check.
+
+`check_outbound_url` is the rule every URL phoneline calls must pass (https; a host that resolves only
+to public addresses), lifted by PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true for development and tests.
+The webhooks work carries the same rule; the two are to be unified into one shared function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import uuid
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from phoneline.api.errors import InvalidParameter
+from phoneline.chats.models import Attachment
+from phoneline.settings import Settings
+
+# Linq's voice memo formats, by what the file's first bytes say (the server checks content, not names).
+AUDIO_TYPES = {
+    "audio/mpeg": ".mp3",
+    "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac",
+    "audio/x-caf": ".caf",
+    "audio/wav": ".wav",
+    "audio/aiff": ".aiff",
+    "audio/amr": ".amr",
+}
+ACCEPTED_MIME_TYPES = {*AUDIO_TYPES, "audio/mp4", "audio/x-aiff", "audio/x-wav", "audio/mp3"}
+SNIFF_BYTES = 64
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_outbound_url(url: str, settings: Settings) -> httpx.URL:
+    """Refuse (400) a URL we must not call: not https, or a host that resolves to a loopback, private,
+    link-local, multicast or reserved address."""
+    allow_private = settings.allow_private_webhook_targets
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL:
+        raise InvalidParameter(f"'{url}' is not a valid URL.") from None
+    if parsed.scheme not in (("https", "http") if allow_private else ("https",)):
+        raise InvalidParameter("The URL must use https.")
+    if not parsed.host:
+        raise InvalidParameter(f"'{url}' has no host.")
+    if allow_private:
+        return parsed
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parsed.host, parsed.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        raise InvalidParameter(f"The host of '{url}' does not resolve.") from None
+    if not infos or not all(_is_public(str(info[4][0])) for info in infos):
+        raise InvalidParameter("The URL points at a private, loopback or otherwise non-public address.")
+    return parsed
+
+
+def sniff_audio(head: bytes) -> str | None:
+    """The MIME type of an audio file from its first bytes, or None if it is not one we send."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "audio/aiff"
+    if head[:4] == b"caff":
+        return "audio/x-caf"
+    if head[:5] == b"#!AMR":
+        return "audio/amr"
+    if head[4:8] == b"ftyp":
+        return "audio/x-m4a"
+    if head[:3] == b"ID3":
+        return "audio/mpeg"
+    if len(head) >= 2 and head[0] == 0xFF:
+        if head[1] & 0xF6 == 0xF0:  # ADTS sync word, layer 00
+            return "audio/aac"
+        if head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # MPEG audio frame sync, layer I-III
+            return "audio/mpeg"
+    return None
+
+
+def require_audio_type(mime_type: str) -> None:
+    if mime_type not in ACCEPTED_MIME_TYPES:
+        raise InvalidParameter(
+            f"A voice memo must be MP3, M4A, AAC, CAF, WAV, AIFF or AMR audio, not {mime_type}."
+        )
+
+
+def _filename(url: httpx.URL, mime_type: str) -> str:
+    name = unquote(urlsplit(str(url)).path).rsplit("/", 1)[-1]
+    return (name or f"voice-memo{AUDIO_TYPES.get(mime_type, '')}")[:255]
+
+
+async def fetch_voice_memo(url: str, settings: Settings, client: httpx.AsyncClient) -> Attachment:
+    """Download the file once (at most `voice_memo_max_bytes`, no redirects) and describe it."""
+    target = await check_outbound_url(url, settings)
+    limit = settings.voice_memo_max_bytes
+    size, head = 0, b""
+    try:
+        async with client.stream(
+            "GET", target, follow_redirects=False, timeout=settings.media_fetch_timeout_s
+        ) as response:
+            if response.status_code != 200:
+                raise InvalidParameter(f"Fetching the voice memo returned HTTP {response.status_code}.")
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+            async for chunk in response.aiter_bytes():
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+    except httpx.HTTPError as error:
+        raise InvalidParameter(f"The voice memo could not be fetched: {error.__class__.__name__}.") from None
+    mime_type = sniff_audio(head)
+    if mime_type is None:
+        raise InvalidParameter("A voice memo must be MP3, M4A, AAC, CAF, WAV, AIFF or AMR audio.")
+    return Attachment(
+        id=uuid.uuid4(),
+        partner_id=uuid.UUID(int=0),  # set by the caller, who knows the partner
+        url=str(target),
+        filename=_filename(target, mime_type),
+        mime_type=mime_type,
+        size_bytes=size,
+    )

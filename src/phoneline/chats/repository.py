@@ -1,0 +1,242 @@
+"""SQL for chats, messages, opt-outs and attachments. Partner-facing reads always take the partner id."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Exists, and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.chats.models import Attachment, Chat, ChatHandle, LineActivity, Message, OptOut
+from phoneline.lines.models import Line
+
+
+def _opted_out_clause() -> Exists:
+    """Whether the chat's (one-to-one) recipient is opted out from the chat's partner right now."""
+    return exists().where(
+        OptOut.partner_id == Chat.partner_id,
+        OptOut.handle == Chat.recipient_key,
+        OptOut.opted_in_at.is_(None),
+    )
+
+
+async def partner_line_by_number(session: AsyncSession, partner_id: uuid.UUID, number: str) -> Line | None:
+    return await session.scalar(select(Line).where(Line.number == number, Line.partner_id == partner_id))
+
+
+async def partner_lines(session: AsyncSession, partner_id: uuid.UUID, day: date) -> list[tuple[Line, int]]:
+    """The partner's lines with the brand-new conversations each opened on `day`."""
+    query = (
+        select(Line, func.coalesce(LineActivity.new_conversations, 0))
+        .outerjoin(LineActivity, and_(LineActivity.line_id == Line.id, LineActivity.day == day))
+        .where(Line.partner_id == partner_id)
+    )
+    return [(line, int(count)) for line, count in (await session.execute(query)).all()]
+
+
+async def chat_on_line(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, key: str
+) -> tuple[Chat, bool] | None:
+    """The partner's chat on this line with exactly these recipients, and whether its (one-to-one)
+    recipient is opted out."""
+    query = select(Chat, _opted_out_clause()).where(
+        Chat.partner_id == partner_id, Chat.line_id == line_id, Chat.recipient_key == key
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], bool(row[1])) if row else None
+
+
+async def send_context(
+    session: AsyncSession, partner_id: uuid.UUID, chat_id: uuid.UUID
+) -> tuple[Chat, Line, bool] | None:
+    """Everything a send into a chat decides on, in one statement: the chat, its line (read now, never
+    cached, so a flag applies at once) and whether the recipient is opted out."""
+    query = (
+        select(Chat, Line, _opted_out_clause())
+        .join(Line, Line.id == Chat.line_id)
+        .where(Chat.id == chat_id, Chat.partner_id == partner_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1], bool(row[2])) if row else None
+
+
+async def partner_chats_with(
+    session: AsyncSession, partner_id: uuid.UUID, key: str
+) -> list[tuple[Chat, Line, bool]]:
+    """The partner's chats with exactly these recipients, on lines the partner still holds, newest
+    activity first."""
+    query = (
+        select(Chat, Line, _opted_out_clause())
+        .join(Line, Line.id == Chat.line_id)
+        .where(Chat.partner_id == partner_id, Chat.recipient_key == key, Line.partner_id == partner_id)
+        .order_by(Chat.updated_at.desc(), Chat.id.desc())
+    )
+    return [(chat, line, bool(opted)) for chat, line, opted in (await session.execute(query)).all()]
+
+
+async def opted_out_handles(session: AsyncSession, partner_id: uuid.UUID, handles: Sequence[str]) -> set[str]:
+    query = select(OptOut.handle).where(
+        OptOut.partner_id == partner_id, OptOut.handle.in_(handles), OptOut.opted_in_at.is_(None)
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def handles_of(
+    session: AsyncSession, chat_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[ChatHandle]]:
+    ids = list(chat_ids)
+    found: dict[uuid.UUID, list[ChatHandle]] = defaultdict(list)
+    if not ids:
+        return found
+    query = (
+        select(ChatHandle)
+        .where(ChatHandle.chat_id.in_(ids))
+        .order_by(ChatHandle.chat_id, ChatHandle.is_me.desc(), ChatHandle.handle)
+    )
+    for handle in (await session.scalars(query)).all():
+        found[handle.chat_id].append(handle)
+    return found
+
+
+async def get_chat(
+    session: AsyncSession, partner_id: uuid.UUID, chat_id: uuid.UUID
+) -> tuple[Chat, Line] | None:
+    query = (
+        select(Chat, Line)
+        .join(Line, Line.id == Chat.line_id)
+        .where(Chat.id == chat_id, Chat.partner_id == partner_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def list_chats(
+    session: AsyncSession,
+    partner_id: uuid.UUID,
+    *,
+    line_id: uuid.UUID | None,
+    handle: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[Chat, Line]]:
+    """Newest first by creation, a keyset page (stable while new chats arrive)."""
+    query = select(Chat, Line).join(Line, Line.id == Chat.line_id).where(Chat.partner_id == partner_id)
+    if line_id is not None:
+        query = query.where(Chat.line_id == line_id)
+    if handle is not None:
+        query = query.where(
+            exists().where(
+                ChatHandle.chat_id == Chat.id, ChatHandle.handle == handle, ChatHandle.is_me.is_(False)
+            )
+        )
+    if after is not None:
+        created, chat_id = after
+        query = query.where(
+            or_(Chat.created_at < created, and_(Chat.created_at == created, Chat.id < chat_id))
+        )
+    query = query.order_by(Chat.created_at.desc(), Chat.id.desc()).limit(limit)
+    return [(chat, line) for chat, line in (await session.execute(query)).all()]
+
+
+async def list_messages(
+    session: AsyncSession, chat_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> Sequence[Message]:
+    """Newest first, a keyset page."""
+    query = select(Message).where(Message.chat_id == chat_id)
+    if after is not None:
+        created, message_id = after
+        query = query.where(
+            or_(Message.created_at < created, and_(Message.created_at == created, Message.id < message_id))
+        )
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def get_message(
+    session: AsyncSession, partner_id: uuid.UUID, message_id: uuid.UUID
+) -> tuple[Message, Chat, Line] | None:
+    query = (
+        select(Message, Chat, Line)
+        .join(Chat, Chat.id == Message.chat_id)
+        .join(Line, Line.id == Chat.line_id)
+        .where(Message.id == message_id, Message.partner_id == partner_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def message_exists_in_chat(session: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Message.id).where(Message.id == message_id, Message.chat_id == chat_id)
+    )
+    return found is not None
+
+
+async def attachments(
+    session: AsyncSession, partner_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Attachment]:
+    if not ids:
+        return {}
+    query = select(Attachment).where(Attachment.partner_id == partner_id, Attachment.id.in_(ids))
+    return {attachment.id: attachment for attachment in (await session.scalars(query)).all()}
+
+
+async def note_outbound(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> None:
+    # An expression, not a read-modify-write: concurrent sends into one chat all count.
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id)
+        .values(updated_at=at, last_outbound_at=at, unanswered_streak=Chat.unanswered_streak + 1)
+    )
+
+
+async def note_inbound(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(
+        update(Chat).where(Chat.id == chat_id).values(updated_at=at, last_inbound_at=at, unanswered_streak=0)
+    )
+
+
+async def opt_out_of(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> OptOut | None:
+    return await session.scalar(
+        select(OptOut).where(OptOut.partner_id == partner_id, OptOut.handle == handle)
+    )
+
+
+async def messages_by_ids(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> list[tuple[Message, Chat, Line]]:
+    query = (
+        select(Message, Chat, Line)
+        .join(Chat, Chat.id == Message.chat_id)
+        .join(Line, Line.id == Chat.line_id)
+        .where(Message.id.in_(message_ids))
+    )
+    return [(message, chat, line) for message, chat, line in (await session.execute(query)).all()]
+
+
+async def line_by_number(session: AsyncSession, number: str) -> Line | None:
+    return await session.scalar(select(Line).where(Line.number == number))
+
+
+async def clear_opt_out_marks(
+    session: AsyncSession, partner_id: uuid.UUID, handle: str, at: datetime
+) -> None:
+    """The recipient opted back in: none of the partner's chats with them reads OPTED_OUT any more."""
+    await session.execute(
+        update(Chat)
+        .where(Chat.partner_id == partner_id, Chat.recipient_key == handle, Chat.opted_out_at.is_not(None))
+        .values(opted_out_at=None, health_updated_at=at)
+    )
+
+
+async def line_activity(session: AsyncSession, line_id: uuid.UUID, days: int) -> Sequence[LineActivity]:
+    query = (
+        select(LineActivity)
+        .where(LineActivity.line_id == line_id)
+        .order_by(LineActivity.day.desc())
+        .limit(days)
+    )
+    return (await session.scalars(query)).all()

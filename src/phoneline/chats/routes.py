@@ -1,0 +1,187 @@
+"""Partner API for chats and messages. Thin: parse, call the service, serialise once to bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from phoneline.api.auth import Partner
+from phoneline.api.deps import DbSession
+from phoneline.chats import idempotency, media, schemas, service
+from phoneline.chats.idempotency import Replay
+from phoneline.chats.models import Attachment
+from phoneline.transport.runtime import Sending
+
+router = APIRouter(prefix="/v3", tags=["chats"])
+JSON = "application/json"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def get_sending(request: Request) -> Sending:
+    sending: Sending = request.app.state.sending
+    return sending
+
+
+SendingDep = Annotated[Sending, Depends(get_sending)]
+
+
+def _ok(model: BaseModel, status: int = 200) -> Response:
+    return Response(schemas.to_json(model), status_code=status, media_type=JSON)
+
+
+def _replayed(replay: Replay) -> Response:
+    return Response(
+        replay.body, status_code=replay.status_code, media_type=JSON, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+async def _send_once(
+    request: Request,
+    session: AsyncSession,
+    partner: Partner,
+    key: str | None,
+    status: int,
+    work: Callable[[], Awaitable[BaseModel]],
+) -> Response:
+    """Run a send, idempotently when a key is given.
+
+    A repeat of a key returns the stored response. Two requests racing with one key (or two creating
+    the same chat) both run; the unique constraints let one commit, and the other rolls back all it
+    wrote and returns the winner's response (or, for a chat race, runs once more and reuses the chat).
+    """
+    fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+    if key is not None:
+        replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
+        if replay is not None:
+            return _replayed(replay)
+    for attempt in range(2):
+        try:
+            body = schemas.to_json(await work())
+            if key is not None:
+                idempotency.remember(session, partner.partner_id, key, fingerprint, status, body)
+            await session.flush()
+            return Response(body, status_code=status, media_type=JSON)
+        except IntegrityError:
+            await session.rollback()
+            if key is not None:
+                replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
+                if replay is not None:
+                    return _replayed(replay)
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@router.post("/chats", response_model=schemas.ChatCreatedOut, status_code=201, summary="Create a chat")
+async def create_chat(
+    body: schemas.CreateChatIn, request: Request, partner: Partner, sending: SendingDep, session: DbSession
+) -> Response:
+    key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    return await _send_once(
+        request, session, partner, key, 201,
+        lambda: service.create_chat(session, sending.sender, partner, body, key),
+    )  # fmt: skip
+
+
+@router.get("/chats", response_model=schemas.ChatListOut, summary="List chats")
+async def list_chats(
+    partner: Partner,
+    sending: SendingDep,
+    session: DbSession,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Response:
+    listing = await service.list_chats(
+        session, partner, sending.doc_base, from_number=from_, to_handle=to, limit=limit, cursor=cursor
+    )
+    return _ok(listing)
+
+
+@router.get("/chats/{chat_id}", response_model=schemas.ChatOut, summary="Retrieve a chat")
+async def get_chat(chat_id: str, partner: Partner, sending: SendingDep, session: DbSession) -> Response:
+    return _ok(await service.get_chat(session, partner, chat_id, sending.doc_base))
+
+
+@router.post(
+    "/chats/{chat_id}/messages",
+    response_model=schemas.MessageSentOut,
+    status_code=202,
+    summary="Send a message",
+)
+async def send_message(
+    chat_id: str,
+    body: schemas.SendMessageIn,
+    request: Request,
+    partner: Partner,
+    sending: SendingDep,
+    session: DbSession,
+) -> Response:
+    key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    return await _send_once(
+        request, session, partner, key, 202,
+        lambda: service.send_to_chat(session, sending.sender, partner, chat_id, body, key),
+    )  # fmt: skip
+
+
+@router.get(
+    "/chats/{chat_id}/messages", response_model=schemas.MessageListOut, summary="List a chat's messages"
+)
+async def list_messages(
+    chat_id: str,
+    partner: Partner,
+    session: DbSession,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Response:
+    return _ok(await service.list_messages(session, partner, chat_id, limit=limit, cursor=cursor))
+
+
+@router.post(
+    "/chats/{chat_id}/voicememo",
+    response_model=schemas.VoiceMemoSentOut,
+    status_code=202,
+    summary="Send a voice memo",
+)
+async def send_voice_memo(
+    chat_id: str,
+    body: schemas.VoiceMemoIn,
+    request: Request,
+    partner: Partner,
+    sending: SendingDep,
+    session: DbSession,
+) -> Response:
+    key = idempotency.pick_key(None, request.headers.get(IDEMPOTENCY_HEADER))
+
+    async def fetch(url: str) -> Attachment:
+        return await media.fetch_voice_memo(url, sending.settings, sending.http)
+
+    return await _send_once(
+        request, session, partner, key, 202,
+        lambda: service.send_voice_memo(session, sending.sender, partner, chat_id, body, fetch, key),
+    )  # fmt: skip
+
+
+@router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")
+async def get_message(message_id: str, partner: Partner, session: DbSession) -> Response:
+    return _ok(await service.get_message(session, partner, message_id))
+
+
+@router.post(
+    "/messages", response_model=schemas.AutoSentOut, status_code=202, summary="Send without naming a line"
+)
+async def send_auto(
+    body: schemas.AutoSendIn, request: Request, partner: Partner, sending: SendingDep, session: DbSession
+) -> Response:
+    key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    return await _send_once(
+        request, session, partner, key, 202,
+        lambda: service.auto_send(session, sending.sender, partner, body, key),
+    )  # fmt: skip

@@ -1,0 +1,348 @@
+"""Wire shapes for chats and messages, as linq-python's `types/` reads them.
+
+Requests are validated here (shape only; the rules live in content.py and service.py). Responses
+are rendered from rows by the functions at the bottom and serialised once, to bytes, by the routes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phoneline.chats.models import Chat, ChatHandle, Message
+from phoneline.db.base import as_utc
+
+ServiceType = Literal["iMessage", "SMS", "RCS"]
+CHAT_HEALTH_GUIDE_PATH = "/guides/phone-health"
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+class TextPartIn(BaseModel):
+    type: Literal["text"]
+    value: str
+    # Accepted and passed through (iMessage formatting); phoneline does not interpret them.
+    text_decorations: list[dict[str, Any]] | None = None
+
+
+class MediaPartIn(BaseModel):
+    type: Literal["media"]
+    url: str | None = None
+    attachment_id: str | None = None
+    sticker: bool | None = None
+
+
+class LinkPartIn(BaseModel):
+    type: Literal["link"]
+    value: str
+
+
+class AppPartIn(BaseModel):
+    """iMessage app cards and App Clips: parsed so they can be refused with a clear message."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["imessage_app", "app_clip"]
+
+
+PartIn = Annotated[TextPartIn | MediaPartIn | LinkPartIn | AppPartIn, Field(discriminator="type")]
+
+
+class EffectIn(BaseModel):
+    name: str | None = None
+    type: Literal["screen", "bubble"] | None = None
+
+
+class ReplyToIn(BaseModel):
+    message_id: str
+    part_index: int | None = Field(None, ge=0)
+
+
+class MessageIn(BaseModel):
+    parts: list[PartIn] | None = None
+    experience: dict[str, Any] | None = None
+    effect: EffectIn | None = None
+    reply_to: ReplyToIn | None = None
+    preferred_service: ServiceType | None = None
+    idempotency_key: str | None = Field(None, min_length=1, max_length=255)
+
+
+class CreateChatIn(BaseModel):
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1, max_length=32)
+    message: MessageIn
+    override_optout: bool = False
+
+
+class SendMessageIn(BaseModel):
+    message: MessageIn
+    override_optout: bool = False
+
+
+class VoiceMemoIn(BaseModel):
+    voice_memo_url: str | None = None
+    attachment_id: str | None = None
+    override_optout: bool = False
+    # Linq accepts a stray `from`; it must name the chat's own line.
+    from_: str | None = Field(None, alias="from")
+
+
+class ContinuationMessageIn(BaseModel):
+    text: str = Field(min_length=1)
+
+
+class AutoSendIn(BaseModel):
+    to: list[str] = Field(min_length=1, max_length=32)
+    message: MessageIn
+    exclude_from: list[str] | None = None
+    continuation_message: ContinuationMessageIn | None = None
+    override_optout: bool = False
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class ChatHealthOut(BaseModel):
+    status: Literal["HEALTHY", "AT_RISK", "CRITICAL", "OPTED_OUT"]
+    doc_url: str
+    updated_at: datetime
+
+
+class ChatHandleOut(BaseModel):
+    id: uuid.UUID
+    handle: str
+    joined_at: datetime
+    service: ServiceType
+    is_me: bool
+    left_at: datetime | None = None
+    line_type: Literal["iMessage", "RCS"] | None = None
+    status: Literal["active", "left", "removed"] = "active"
+
+
+class EffectOut(BaseModel):
+    name: str | None = None
+    type: Literal["screen", "bubble"] | None = None
+
+
+class ReplyToOut(BaseModel):
+    message_id: str
+    part_index: int | None = None
+
+
+class SentMessageOut(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    delivery_status: Literal["pending", "queued", "sent", "delivered", "received", "read", "failed"]
+    is_read: bool
+    parts: list[dict[str, Any]]
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    effect: EffectOut | None
+    from_handle: ChatHandleOut
+    preferred_service: ServiceType | None
+    reply_to: ReplyToOut | None
+    service: ServiceType
+
+
+class MessageOut(SentMessageOut):
+    chat_id: uuid.UUID
+    updated_at: datetime
+    is_delivered: bool
+    is_from_me: bool
+    read_at: datetime | None
+    # Deprecated by Linq in favour of from_handle; still sent.
+    from_: str = Field(serialization_alias="from")
+
+
+class ChatOut(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    display_name: str | None
+    handles: list[ChatHandleOut]
+    health_status: ChatHealthOut
+    is_archived: bool = False
+    is_group: bool
+    group_chat_icon: str | None = None
+    service: ServiceType
+
+
+class CreatedChatOut(ChatOut):
+    message: SentMessageOut
+
+
+class ChatCreatedOut(BaseModel):
+    chat: CreatedChatOut
+
+
+class ChatListOut(BaseModel):
+    chats: list[ChatOut]
+    next_cursor: str | None
+
+
+class MessageListOut(BaseModel):
+    messages: list[MessageOut]
+    next_cursor: str | None
+
+
+class MessageSentOut(BaseModel):
+    chat_id: uuid.UUID
+    message: SentMessageOut
+
+
+class FromSelectionOut(BaseModel):
+    reason: Literal["reused_active_chat", "new_best_number", "failover_flagged"]
+    reused_existing_chat: bool
+
+
+class AutoSentOut(BaseModel):
+    chat_id: uuid.UUID
+    created_new_chat: bool
+    from_: str = Field(serialization_alias="from")
+    from_selection: FromSelectionOut
+    handles: list[ChatHandleOut]
+    is_group: bool
+    message: SentMessageOut
+    service: ServiceType
+    previous_chat_id: uuid.UUID | None
+
+
+class VoiceMemoChatOut(BaseModel):
+    id: uuid.UUID
+    handles: list[ChatHandleOut]
+    is_active: bool
+    is_group: bool
+    service: ServiceType
+
+
+class VoiceMemoFileOut(BaseModel):
+    id: uuid.UUID
+    filename: str
+    mime_type: str
+    size_bytes: int
+    url: str
+    duration_ms: int | None = None
+
+
+class VoiceMemoOut(BaseModel):
+    id: uuid.UUID
+    chat: VoiceMemoChatOut
+    created_at: datetime
+    from_: str = Field(serialization_alias="from")
+    status: str
+    to: list[str]
+    voice_memo: VoiceMemoFileOut
+    service: ServiceType
+
+
+class VoiceMemoSentOut(BaseModel):
+    voice_memo: VoiceMemoOut
+
+
+def to_json(model: BaseModel) -> bytes:
+    return model.model_dump_json(by_alias=True).encode()
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def chat_health(chat: Chat, doc_base: str) -> ChatHealthOut:
+    status = "OPTED_OUT" if chat.opted_out_at is not None and not chat.is_group else chat.health_status
+    updated = chat.health_updated_at
+    if chat.opted_out_at is not None and as_utc(chat.opted_out_at) > as_utc(updated):
+        updated = chat.opted_out_at
+    anchor = "chat-" + status.lower().replace("_", "-")
+    return ChatHealthOut.model_validate(
+        {
+            "status": status,
+            "doc_url": f"{doc_base}{CHAT_HEALTH_GUIDE_PATH}#{anchor}",
+            "updated_at": as_utc(updated),
+        }
+    )
+
+
+def owner_handle(chat: Chat, line_number: str, line_type: str | None = None) -> ChatHandleOut:
+    """Our line as a participant, rendered from the chat row alone (no join on the hot path)."""
+    return ChatHandleOut.model_validate(
+        {
+            "id": chat.owner_handle_id,
+            "handle": line_number,
+            "joined_at": as_utc(chat.created_at),
+            "service": chat.service,
+            "is_me": True,
+            "line_type": line_type,
+        }
+    )
+
+
+def handle_out(handle: ChatHandle, line_type: str | None = None) -> ChatHandleOut:
+    return ChatHandleOut.model_validate(
+        {
+            "id": handle.id,
+            "handle": handle.handle,
+            "joined_at": as_utc(handle.joined_at),
+            "service": handle.service,
+            "is_me": handle.is_me,
+            "line_type": line_type if handle.is_me else None,
+        }
+    )
+
+
+def display_name(handles: list[ChatHandle]) -> str:
+    # Linq: defaults to a comma-separated list of the recipient handles.
+    return ", ".join(h.handle for h in handles if not h.is_me)
+
+
+def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_base: str) -> ChatOut:
+    return ChatOut.model_validate(
+        {
+            "id": chat.id,
+            "created_at": as_utc(chat.created_at),
+            "updated_at": as_utc(chat.updated_at),
+            "display_name": display_name(handles),
+            "handles": [handle_out(h, line_type) for h in handles],
+            "health_status": chat_health(chat, doc_base),
+            "is_group": chat.is_group,
+            "service": chat.service,
+        }
+    )
+
+
+def _message_fields(message: Message, sender: ChatHandleOut) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "created_at": as_utc(message.created_at),
+        "delivery_status": message.delivery_status,
+        "is_read": message.delivery_status == "read",
+        "parts": message.parts,
+        "sent_at": _utc(message.sent_at),
+        "delivered_at": _utc(message.delivered_at),
+        "effect": message.effect,
+        "from_handle": sender,
+        "preferred_service": message.preferred_service,
+        "reply_to": message.reply_to,
+        "service": message.service,
+    }
+
+
+def sent_message_out(message: Message, sender: ChatHandleOut) -> SentMessageOut:
+    return SentMessageOut.model_validate(_message_fields(message, sender))
+
+
+def message_out(message: Message, sender: ChatHandleOut) -> MessageOut:
+    fields = _message_fields(message, sender)
+    fields.update(
+        chat_id=message.chat_id,
+        updated_at=as_utc(message.updated_at),
+        is_delivered=message.delivery_status in ("delivered", "read"),
+        is_from_me=message.direction == "outbound",
+        read_at=_utc(message.read_at),
+        from_=message.sender_handle,
+    )
+    return MessageOut.model_validate(fields)

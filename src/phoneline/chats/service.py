@@ -1,0 +1,765 @@
+"""The rules for sending through a partner's lines. Routes, transports and the CLI call these.
+
+Every send runs the Linq guards in order, each refusing before anything is stored or sent:
+  1. `from` is one of the partner's lines        403 / 2006
+  2. the line can send (ACTIVE, read now)        403 / 2027
+  3. the recipient has not opted out             403 / 2024 (unless override_optout, then recorded)
+  4. the sender-recipient pair is under its rate 429 / 1007
+then writes the message, its activity counters and its events in the caller's transaction, and hands
+the message to the transport once that transaction commits. Services never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.api.errors import (
+    ChatNotFound,
+    InvalidParameter,
+    LineNotEligible,
+    MessageNotFound,
+    NotFound,
+    NotYourLine,
+    RecipientOptedOut,
+)
+from phoneline.api.runtime import Principal
+from phoneline.chats import activity, content, events, repository, schemas
+from phoneline.chats.activity import Activity
+from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
+from phoneline.chats.models import (
+    Attachment,
+    Chat,
+    ChatHandle,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+    OptOut,
+    OptOutOverride,
+)
+from phoneline.chats.optout import opt_out_keyword
+from phoneline.chats.ratelimit import PairLimiter
+from phoneline.chats.schemas import MessageIn
+from phoneline.clock import Clock
+from phoneline.db.base import as_utc
+from phoneline.lines.models import Line, LineStatus, LineType
+from phoneline.lines.numbers import to_e164
+from phoneline.transport.base import DeliveryReport, InboundMessage, OutboundMessage
+from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What a send needs besides the session: one per process."""
+
+    limiter: PairLimiter
+    clock: Clock
+    doc_base: str
+    # None where nothing is handed to a carrier (the CLI); the API process always has one.
+    dispatcher: Dispatcher | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message that passed its content checks, ready to store."""
+
+    parts: list[dict[str, Any]]
+    new_attachments: list[Attachment]
+    effect: dict[str, Any] | None
+    reply_to: dict[str, Any] | None
+    preferred_service: str | None
+    idempotency_key: str | None
+    kind: str = MessageKind.MESSAGE.value
+
+
+# --- ids and cursors ---------------------------------------------------------------------------------
+
+
+def _uuid_or(value: str, missing: Exception) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise missing from None
+
+
+def encode_cursor(created_at: datetime, item_id: uuid.UUID) -> str:
+    return f"{as_utc(created_at).isoformat()}~{item_id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    try:
+        moment, _, item_id = cursor.partition("~")
+        return datetime.fromisoformat(moment), uuid.UUID(item_id)
+    except ValueError:
+        raise InvalidParameter("`cursor` is not a cursor this API returned.") from None
+
+
+def _page_limit(limit: int | None) -> int:
+    limit = 20 if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidParameter(f"`limit` must be between 1 and {MAX_PAGE}.")
+    return limit
+
+
+# --- content -----------------------------------------------------------------------------------------
+
+
+async def _draft(
+    session: AsyncSession, partner_id: uuid.UUID, message: MessageIn, chat: Chat | None
+) -> Draft:
+    """Resolve attachments and the replied-to message; every failure here is a 400 before any guard
+    that could consume the rate limit."""
+    wanted = content.attachment_ids(message)
+    found = await repository.attachments(session, partner_id, wanted)
+    missing = [str(attachment_id) for attachment_id in wanted if attachment_id not in found]
+    if missing:
+        raise InvalidParameter(f"Unknown attachment_id {', '.join(missing)}.")
+    reply_to = None
+    if message.reply_to is not None:
+        replied = _uuid_or(
+            message.reply_to.message_id, InvalidParameter("`reply_to.message_id` is not a message id.")
+        )
+        if chat is None or not await repository.message_exists_in_chat(session, chat.id, replied):
+            raise InvalidParameter("`reply_to.message_id` is not a message in this chat.")
+        reply_to = message.reply_to.model_dump()
+    parts, new_attachments = content.stored_parts(partner_id, message, found)
+    return Draft(
+        parts=parts,
+        new_attachments=new_attachments,
+        effect=message.effect.model_dump() if message.effect else None,
+        reply_to=reply_to,
+        preferred_service=message.preferred_service,
+        idempotency_key=message.idempotency_key,
+    )
+
+
+def _text_draft(text: str, idempotency_key: str | None) -> Draft:
+    return Draft(content.text_parts(text), [], None, None, None, idempotency_key)
+
+
+# --- guards ------------------------------------------------------------------------------------------
+
+
+def _require_own_line(caller: Principal, line: Line | None, number: str) -> Line:
+    if line is None or line.partner_id != caller.partner_id:
+        raise NotYourLine(f"{number} is not one of your lines.")
+    return line
+
+
+def _require_can_send(line: Line) -> None:
+    # Linq: a flagged line refuses new activity (chat, message, voice memo) before anything is stored.
+    if line.status != LineStatus.ACTIVE.value:
+        raise LineNotEligible(
+            f"{line.number} is {line.status} and cannot send; pause sends on it until it is ACTIVE again."
+        )
+
+
+def _require_not_opted_out(recipients: list[str], opted_out: bool, override: bool) -> None:
+    if opted_out and not override:
+        raise RecipientOptedOut(
+            f"{recipients[0]} opted out of your messages; set override_optout to send this one anyway."
+        )
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+
+def _service_of(line: Line) -> str:
+    return "iMessage" if line.line_type == LineType.IMESSAGE.value else "RCS"
+
+
+def _new_chat(
+    partner_id: uuid.UUID, line: Line, recipients: list[str], now: datetime
+) -> tuple[Chat, list[ChatHandle]]:
+    service = _service_of(line)
+    chat = Chat(
+        id=uuid.uuid4(),
+        partner_id=partner_id,
+        line_id=line.id,
+        recipient_key=recipient_key(recipients),
+        is_group=len(recipients) > 1,
+        service=service,
+        owner_handle_id=uuid.uuid4(),
+        health_status="HEALTHY",
+        health_updated_at=now,
+        unanswered_streak=0,
+        created_at=now,
+        updated_at=now,
+    )
+    handles = [
+        ChatHandle(
+            id=chat.owner_handle_id,
+            chat_id=chat.id,
+            handle=line.number,
+            is_me=True,
+            service=service,
+            joined_at=now,
+        )
+    ]
+    handles += [
+        ChatHandle(
+            id=uuid.uuid4(), chat_id=chat.id, handle=handle, is_me=False, service=service, joined_at=now
+        )
+        for handle in recipients
+    ]
+    return chat, handles
+
+
+async def _open_chat(
+    session: AsyncSession, sender: Sender, partner_id: uuid.UUID, line: Line, recipients: list[str]
+) -> tuple[Chat, list[ChatHandle]]:
+    chat, handles = _new_chat(partner_id, line, recipients, sender.clock.now())
+    session.add(chat)
+    session.add_all(handles)
+    await events.emit_chat_created(
+        session, schemas.chat_out(chat, handles, line.line_type, sender.doc_base), chat, line
+    )
+    return chat, handles
+
+
+async def _write_outbound(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    *,
+    chat: Chat,
+    line: Line,
+    recipients: list[str],
+    draft: Draft,
+    opted_out: bool,
+    new_chat: bool,
+) -> Message:
+    """Store the message, its override record, events and counters; hand it over after commit."""
+    now = sender.clock.now()
+    message = Message(
+        id=uuid.uuid4(),
+        chat_id=chat.id,
+        partner_id=chat.partner_id,
+        line_id=line.id,
+        direction=Direction.OUTBOUND.value,
+        kind=draft.kind,
+        sender_handle=line.number,
+        parts=draft.parts,
+        effect=draft.effect,
+        reply_to=draft.reply_to,
+        service=draft.preferred_service or chat.service,
+        preferred_service=draft.preferred_service,
+        delivery_status=DeliveryStatus.SENT.value,
+        idempotency_key=draft.idempotency_key,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+    )
+    session.add_all(draft.new_attachments)
+    session.add(message)
+    if opted_out:
+        # Linq: every override is recorded against the API key.
+        session.add(
+            OptOutOverride(
+                partner_id=chat.partner_id,
+                api_key_id=caller.api_key_id,
+                handle=recipients[0],
+                chat_id=chat.id,
+                line_id=line.id,
+                message_id=message.id,
+                created_at=now,
+            )
+        )
+    owner = schemas.owner_handle(chat, line.number, line.line_type)
+    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, owner, sender.doc_base)
+    # Inserts first; the counter upserts and the chat update take row locks, so they go last and hold
+    # them for as short a time as possible before the commit.
+    await session.flush()
+    await activity.record(
+        session,
+        chat_id=chat.id,
+        line_id=line.id,
+        partner_id=chat.partner_id,
+        at=now,
+        activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=new_chat),
+    )
+    if not new_chat:
+        await repository.note_outbound(session, chat.id, now)
+    else:
+        chat.last_outbound_at, chat.unanswered_streak = now, 1
+    submit_after_commit(
+        session,
+        sender.dispatcher,
+        OutboundMessage(
+            message_id=str(message.id),
+            chat_id=str(chat.id),
+            partner_id=str(chat.partner_id),
+            line_number=line.number,
+            recipients=tuple(recipients),
+            parts=message.parts,
+            service=message.service,
+            kind=message.kind,
+            is_group=chat.is_group,
+            created_at=now,
+            effect=message.effect,
+            reply_to=message.reply_to,
+        ),
+    )
+    return message
+
+
+def _recipients_of(chat: Chat) -> list[str]:
+    return chat.recipient_key.split(",")
+
+
+# --- partner API: sends ------------------------------------------------------------------------------
+
+
+async def create_chat(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    body: schemas.CreateChatIn,
+    idempotency_key: str | None,
+) -> schemas.ChatCreatedOut:
+    """POST /v3/chats: open a chat (or reuse the one with the same `from` and `to`) and send into it."""
+    content.check_parts(body.message)
+    number = to_e164(body.from_, what="`from` number")
+    line = _require_own_line(
+        caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
+    )
+    recipients = normalize_recipients(body.to, own_number=line.number)
+    _require_can_send(line)
+    existing = await repository.chat_on_line(session, caller.partner_id, line.id, recipient_key(recipients))
+    if existing is None:
+        content.check_first_message(body.message)
+        opted_out = len(recipients) == 1 and bool(
+            await repository.opted_out_handles(session, caller.partner_id, recipients)
+        )
+    else:
+        opted_out = existing[1] and not existing[0].is_group
+    draft = replace(
+        await _draft(session, caller.partner_id, body.message, existing[0] if existing else None),
+        idempotency_key=idempotency_key,
+    )
+    _require_not_opted_out(recipients, opted_out, body.override_optout)
+    await sender.limiter.acquire(line.number, recipients)
+
+    if existing is None:
+        chat, handles = await _open_chat(session, sender, caller.partner_id, line, recipients)
+    else:
+        chat = existing[0]
+        handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    message = await _write_outbound(
+        session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
+        opted_out=opted_out, new_chat=existing is None,
+    )  # fmt: skip
+    view = schemas.chat_out(chat, handles, line.line_type, sender.doc_base)
+    owner = schemas.owner_handle(chat, line.number, line.line_type)
+    return schemas.ChatCreatedOut(
+        chat=schemas.CreatedChatOut(**view.model_dump(), message=schemas.sent_message_out(message, owner))
+    )
+
+
+async def send_to_chat(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    chat_id: str,
+    body: schemas.SendMessageIn,
+    idempotency_key: str | None,
+) -> schemas.MessageSentOut:
+    """POST /v3/chats/{id}/messages."""
+    content.check_parts(body.message)
+    chat, line, opted_out = await _send_context(session, caller, chat_id)
+    draft = replace(
+        await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+    )
+    recipients = _recipients_of(chat)
+    _require_not_opted_out(recipients, opted_out, body.override_optout)
+    await sender.limiter.acquire(line.number, recipients)
+    message = await _write_outbound(
+        session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
+        opted_out=opted_out, new_chat=False,
+    )  # fmt: skip
+    owner = schemas.owner_handle(chat, line.number, line.line_type)
+    return schemas.MessageSentOut(chat_id=chat.id, message=schemas.sent_message_out(message, owner))
+
+
+async def _send_context(session: AsyncSession, caller: Principal, chat_id: str) -> tuple[Chat, Line, bool]:
+    """The chat, its line and the opt-out state, after guards 1 and 2."""
+    parsed = _uuid_or(chat_id, ChatNotFound())
+    found = await repository.send_context(session, caller.partner_id, parsed)
+    if found is None:
+        raise ChatNotFound()
+    chat, line, opted_out = found
+    _require_own_line(caller, line, line.number)
+    _require_can_send(line)
+    return chat, line, opted_out and not chat.is_group
+
+
+Fetcher = Callable[[str], Awaitable[Attachment]]
+
+
+async def send_voice_memo(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    chat_id: str,
+    body: schemas.VoiceMemoIn,
+    fetch: Fetcher,
+    idempotency_key: str | None,
+) -> schemas.VoiceMemoSentOut:
+    """POST /v3/chats/{id}/voicememo: the audio is fetched once, after the guards, before the write."""
+    from phoneline.chats import media
+
+    if (body.voice_memo_url is None) == (body.attachment_id is None):
+        raise InvalidParameter("Give exactly one of `voice_memo_url` or `attachment_id`.")
+    chat, line, opted_out = await _send_context(session, caller, chat_id)
+    if body.from_ is not None and to_e164(body.from_, what="`from` number") != line.number:
+        mine = await repository.partner_line_by_number(session, caller.partner_id, to_e164(body.from_))
+        _require_own_line(caller, mine, body.from_)
+        raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
+    recipients = _recipients_of(chat)
+    _require_not_opted_out(recipients, opted_out, body.override_optout)
+    # Check the limit before the download and count the message after it, so a refused or bad file
+    # costs neither a fetch nor a slot.
+    await sender.limiter.check(line.number, recipients)
+    if body.voice_memo_url is not None:
+        attachment = await fetch(body.voice_memo_url)
+        attachment.partner_id = caller.partner_id
+        new_attachments = [attachment]
+    else:
+        attachment_id = content.parse_attachment_id(body.attachment_id or "")
+        attachment = (await repository.attachments(session, caller.partner_id, [attachment_id])).get(
+            attachment_id
+        )  # type: ignore[assignment]
+        if attachment is None:
+            raise InvalidParameter(f"Unknown attachment_id {attachment_id}.")
+        media.require_audio_type(attachment.mime_type)
+        new_attachments = []
+    await sender.limiter.acquire(line.number, recipients)
+    draft = Draft(
+        [content.attachment_part(attachment)], new_attachments, None, None, None, idempotency_key,
+        MessageKind.VOICE_MEMO.value,
+    )  # fmt: skip
+    message = await _write_outbound(
+        session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
+        opted_out=opted_out, new_chat=False,
+    )  # fmt: skip
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    return schemas.VoiceMemoSentOut(
+        voice_memo=schemas.VoiceMemoOut.model_validate(
+            {
+                "id": message.id,
+                "chat": {
+                    "id": chat.id,
+                    "handles": [schemas.handle_out(h, line.line_type) for h in handles],
+                    "is_active": True,
+                    "is_group": chat.is_group,
+                    "service": chat.service,
+                },
+                "created_at": as_utc(message.created_at),
+                "from_": line.number,
+                "status": message.delivery_status,
+                "to": recipients,
+                "voice_memo": {
+                    "id": attachment.id,
+                    "filename": attachment.filename,
+                    "mime_type": attachment.mime_type,
+                    "size_bytes": attachment.size_bytes,
+                    "url": attachment.url,
+                },
+                "service": message.service,
+            }
+        )
+    )
+
+
+async def auto_send(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    body: schemas.AutoSendIn,
+    idempotency_key: str | None,
+) -> schemas.AutoSentOut:
+    """POST /v3/messages: the server picks the line (reuse, best new line, or failover)."""
+    from phoneline.chats import selection
+
+    content.check_parts(body.message)
+    recipients = normalize_recipients(body.to)
+    excluded = {strict_e164(number) for number in body.exclude_from or []}
+    key = recipient_key(recipients)
+    chats = await repository.partner_chats_with(session, caller.partner_id, key)
+    today = sender.clock.now().date()
+    pick = await selection.choose(
+        chats, lambda: repository.partner_lines(session, caller.partner_id, today), excluded
+    )
+    line, chat = pick.line, pick.chat
+    if pick.reason == "failover_flagged" and body.continuation_message is not None:
+        draft = _text_draft(body.continuation_message.text, idempotency_key)
+    else:
+        draft = replace(
+            await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+        )
+    if chat is None:
+        opted_out = len(recipients) == 1 and bool(
+            await repository.opted_out_handles(session, caller.partner_id, recipients)
+        )
+    else:
+        opted_out = pick.opted_out and not chat.is_group
+    _require_not_opted_out(recipients, opted_out, body.override_optout)
+    await sender.limiter.acquire(line.number, recipients)
+
+    if chat is None:
+        chat, handles = await _open_chat(session, sender, caller.partner_id, line, recipients)
+    else:
+        handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    message = await _write_outbound(
+        session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
+        opted_out=opted_out, new_chat=pick.chat is None,
+    )  # fmt: skip
+    owner = schemas.owner_handle(chat, line.number, line.line_type)
+    return schemas.AutoSentOut.model_validate(
+        {
+            "chat_id": chat.id,
+            "created_new_chat": pick.chat is None,
+            "from_": line.number,
+            "from_selection": {"reason": pick.reason, "reused_existing_chat": pick.chat is not None},
+            "handles": [schemas.handle_out(h, line.line_type) for h in handles],
+            "is_group": chat.is_group,
+            "message": schemas.sent_message_out(message, owner),
+            "service": chat.service,
+            "previous_chat_id": pick.previous_chat_id,
+        }
+    )
+
+
+# --- partner API: reads ------------------------------------------------------------------------------
+
+
+async def get_chat(session: AsyncSession, caller: Principal, chat_id: str, doc_base: str) -> schemas.ChatOut:
+    found = await repository.get_chat(session, caller.partner_id, _uuid_or(chat_id, ChatNotFound()))
+    if found is None:
+        raise ChatNotFound()
+    chat, line = found
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    return schemas.chat_out(chat, handles, line.line_type, doc_base)
+
+
+async def list_chats(
+    session: AsyncSession,
+    caller: Principal,
+    doc_base: str,
+    *,
+    from_number: str | None,
+    to_handle: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> schemas.ChatListOut:
+    page_size = _page_limit(limit)
+    line_id = None
+    if from_number:
+        number = to_e164(from_number, what="`from` number")
+        line = _require_own_line(
+            caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
+        )
+        line_id = line.id
+    handle = normalize_handle(to_handle) if to_handle else None
+    rows = await repository.list_chats(
+        session,
+        caller.partner_id,
+        line_id=line_id,
+        handle=handle,
+        after=decode_cursor(cursor),
+        limit=page_size + 1,
+    )
+    page = rows[:page_size]
+    handles = await repository.handles_of(session, [chat.id for chat, _ in page])
+    next_cursor = encode_cursor(page[-1][0].created_at, page[-1][0].id) if len(rows) > page_size else None
+    return schemas.ChatListOut(
+        chats=[schemas.chat_out(chat, handles[chat.id], line.line_type, doc_base) for chat, line in page],
+        next_cursor=next_cursor,
+    )
+
+
+def _sender_of(message: Message, chat: Chat, line: Line, handles: list[ChatHandle]) -> schemas.ChatHandleOut:
+    if message.direction == Direction.OUTBOUND.value:
+        return schemas.owner_handle(chat, line.number, line.line_type)
+    for handle in handles:
+        if handle.handle == message.sender_handle and not handle.is_me:
+            return schemas.handle_out(handle)
+    raise NotFound(f"Message {message.id} has no sender in its chat.")
+
+
+async def list_messages(
+    session: AsyncSession, caller: Principal, chat_id: str, *, limit: int | None, cursor: str | None
+) -> schemas.MessageListOut:
+    page_size = _page_limit(limit)
+    found = await repository.get_chat(session, caller.partner_id, _uuid_or(chat_id, ChatNotFound()))
+    if found is None:
+        raise ChatNotFound()
+    chat, line = found
+    rows = await repository.list_messages(session, chat.id, after=decode_cursor(cursor), limit=page_size + 1)
+    page = list(rows[:page_size])
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > page_size else None
+    return schemas.MessageListOut(
+        messages=[schemas.message_out(m, _sender_of(m, chat, line, handles)) for m in page],
+        next_cursor=next_cursor,
+    )
+
+
+async def get_message(session: AsyncSession, caller: Principal, message_id: str) -> schemas.MessageOut:
+    found = await repository.get_message(session, caller.partner_id, _uuid_or(message_id, MessageNotFound()))
+    if found is None:
+        raise MessageNotFound()
+    message, chat, line = found
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    return schemas.message_out(message, _sender_of(message, chat, line, handles))
+
+
+# --- carrier side: inbound messages and delivery reports ---------------------------------------------
+
+
+async def receive_inbound(
+    session: AsyncSession, clock: Clock, doc_base: str, inbound: InboundMessage
+) -> Message:
+    """Store an inbound message, apply the opt-out rule, bump counters, emit message.received."""
+    number = to_e164(inbound.line_number, what="line number")
+    line = await repository.line_by_number(session, number)
+    if line is None or line.partner_id is None:
+        raise NotFound(f"No line {number} is assigned to a partner.")
+    partner_id = line.partner_id
+    handle = normalize_handle(inbound.sender)
+    now = clock.now()
+    if inbound.chat_id is not None:
+        found = await repository.get_chat(session, partner_id, _uuid_or(inbound.chat_id, ChatNotFound()))
+        if found is None or found[0].line_id != line.id:
+            raise ChatNotFound()
+        chat = found[0]
+        if handle not in _recipients_of(chat):
+            raise InvalidParameter(f"{handle} is not a participant of chat {chat.id}.")
+        handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    else:
+        existing = await repository.chat_on_line(session, partner_id, line.id, handle)
+        if existing is None:
+            chat, handles = _new_chat(partner_id, line, [handle], now)
+            session.add(chat)
+            session.add_all(handles)
+            await events.emit_chat_created(
+                session, schemas.chat_out(chat, handles, line.line_type, doc_base), chat, line
+            )
+        else:
+            chat = existing[0]
+            handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    parts = inbound.parts or content.text_parts("")
+    message = Message(
+        id=uuid.uuid4(),
+        chat_id=chat.id,
+        partner_id=partner_id,
+        line_id=line.id,
+        direction=Direction.INBOUND.value,
+        kind=MessageKind.MESSAGE.value,
+        sender_handle=handle,
+        parts=parts,
+        service=inbound.service or chat.service,
+        delivery_status=DeliveryStatus.RECEIVED.value,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+    )
+    session.add(message)
+    opted_out_now = await _apply_opt_out_rule(session, chat, line, handle, content.plain_text(parts), now)
+    sender = next(schemas.handle_out(h) for h in handles if h.handle == handle and not h.is_me)
+    await events.emit_message(session, events.MESSAGE_RECEIVED, message, chat, line, sender, doc_base)
+    await session.flush()
+    await activity.record(
+        session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
+        activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
+    )  # fmt: skip
+    await repository.note_inbound(session, chat.id, now)
+    return message
+
+
+async def _apply_opt_out_rule(
+    session: AsyncSession, chat: Chat, line: Line, handle: str, text: str | None, now: datetime
+) -> bool:
+    """Linq: a keyword opts the sender out (never in a group); any later non-keyword message opts them
+    back in, in whichever conversation it arrives. Returns whether this message opted them out."""
+    keyword = opt_out_keyword(text)
+    record = await repository.opt_out_of(session, chat.partner_id, handle)
+    if keyword is not None:
+        if chat.is_group:
+            return False
+        if record is None:
+            record = OptOut(partner_id=chat.partner_id, handle=handle)
+            session.add(record)
+        record.chat_id, record.line_id, record.keyword = chat.id, line.id, keyword
+        record.opted_out_at, record.opted_in_at = now, None
+        chat.opted_out_at, chat.health_updated_at = now, now
+        return True
+    if record is not None and record.opted_in_at is None:
+        record.opted_in_at = now
+        await repository.clear_opt_out_marks(session, chat.partner_id, handle, now)
+        chat.opted_out_at = None
+    return False
+
+
+_TRANSITIONS = {
+    # Linq: a delivered report may still follow a failure.
+    "delivered": {DeliveryStatus.SENT.value, DeliveryStatus.FAILED.value},
+    "read": {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value},
+    "failed": {DeliveryStatus.SENT.value},
+}
+
+
+async def apply_delivery_reports(
+    session: AsyncSession, clock: Clock, doc_base: str, reports: list[DeliveryReport]
+) -> int:
+    """Move outbound messages along sent → delivered → read, or to failed; returns how many changed.
+
+    Reports for unknown messages, or that would move a message backwards, are ignored: carriers repeat
+    and reorder reports.
+    """
+    ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
+    rows = {
+        message.id: (message, chat, line)
+        for message, chat, line in await repository.messages_by_ids(session, ids)
+    }
+    changed = 0
+    for report, message_id in zip(reports, ids, strict=True):
+        found = rows.get(message_id)
+        if found is None or report.status not in _TRANSITIONS:
+            continue
+        message, chat, line = found
+        if (
+            message.direction != Direction.OUTBOUND.value
+            or message.delivery_status not in _TRANSITIONS[report.status]
+        ):
+            continue
+        at = report.at or clock.now()
+        message.updated_at = at
+        owner = schemas.owner_handle(chat, line.number, line.line_type)
+        if report.status == "failed":
+            message.delivery_status, message.failed_at = DeliveryStatus.FAILED.value, at
+            message.failure_code, message.failure_reason = report.code, report.reason
+            await events.emit_failed(session, message, chat, line)
+            await activity.record(
+                session, chat_id=chat.id, line_id=line.id, partner_id=chat.partner_id, at=at,
+                activity=Activity(failed=1),
+            )  # fmt: skip
+        elif report.status == "delivered":
+            message.delivery_status, message.delivered_at = DeliveryStatus.DELIVERED.value, at
+            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, owner, doc_base)
+        else:
+            message.delivery_status, message.read_at = DeliveryStatus.READ.value, at
+            message.delivered_at = message.delivered_at or at
+            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, owner, doc_base)
+        changed += 1
+    return changed

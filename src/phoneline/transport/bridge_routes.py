@@ -1,0 +1,97 @@
+"""`/bridge/v1/...`: where a carrier gateway reports back to the http_bridge transport.
+
+Every request is signed like the outbound messages (Standard Webhooks headers, PHONELINE_BRIDGE_SECRET);
+anything else is 401. Each call is applied in its own transaction before the 2xx goes back, so a
+gateway that got a 2xx can forget the report.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from phoneline.api.deps import DbSession
+from phoneline.api.errors import AccessDenied, InvalidBody, Unauthorized
+from phoneline.chats import service as chats
+from phoneline.chats.routes import SendingDep
+from phoneline.lines import service as lines
+from phoneline.transport import signing
+from phoneline.transport.base import DeliveryReport, InboundMessage
+from phoneline.transport.ingest import CARRIER_ACTOR
+
+router = APIRouter(prefix="/bridge/v1", tags=["carrier bridge"], include_in_schema=False)
+
+
+class DeliveryReportIn(BaseModel):
+    message_id: str
+    status: Literal["delivered", "failed", "read"]
+    code: int | None = None
+    reason: str | None = None
+
+
+class DeliveryReportsIn(BaseModel):
+    reports: list[DeliveryReportIn] = Field(min_length=1, max_length=1000)
+
+
+class InboundIn(BaseModel):
+    line: str
+    sender: str = Field(alias="from")
+    text: str | None = None
+    parts: list[dict[str, object]] | None = None
+    chat_id: str | None = None
+    service: Literal["iMessage", "SMS", "RCS"] | None = None
+
+
+class LineStatusIn(BaseModel):
+    line: str
+    status: Literal["FLAGGED", "ACTIVE"]
+    reason: str | None = None
+
+
+async def _verified(request: Request, sending: SendingDep) -> bytes:
+    secret = sending.settings.bridge_secret
+    if sending.settings.transport != "http_bridge" or secret is None:
+        raise AccessDenied("The carrier bridge is not enabled (PHONELINE_TRANSPORT=http_bridge).")
+    body = await request.body()
+    try:
+        signing.verify(secret.get_secret_value(), body, dict(request.headers))
+    except signing.BadSignature:
+        raise Unauthorized("Missing or invalid bridge signature.") from None
+    return body
+
+
+def _json(text: str) -> Response:
+    return Response(text.encode(), media_type="application/json")
+
+
+@router.post("/delivery_reports")
+async def delivery_reports(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = DeliveryReportsIn.model_validate_json(await _verified(request, sending))
+    reports = [DeliveryReport(r.message_id, r.status, r.code, r.reason) for r in body.reports]
+    if any(r.status == "failed" and r.code is None for r in reports):
+        raise InvalidBody("A failed report needs a `code`.")
+    applied = await chats.apply_delivery_reports(session, sending.clock, sending.doc_base, reports)
+    return _json(f'{{"applied":{applied}}}')
+
+
+@router.post("/inbound")
+async def inbound(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = InboundIn.model_validate_json(await _verified(request, sending))
+    if (body.text is None) == (body.parts is None):
+        raise InvalidBody("Give exactly one of `text` or `parts`.")
+    parts = body.parts if body.parts is not None else [{"type": "text", "value": body.text}]
+    message = InboundMessage(body.line, body.sender, list(parts), chat_id=body.chat_id, service=body.service)
+    stored = await chats.receive_inbound(session, sending.clock, sending.doc_base, message)
+    return _json(f'{{"message_id":"{stored.id}","chat_id":"{stored.chat_id}"}}')
+
+
+@router.post("/line_status")
+async def line_status(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = LineStatusIn.model_validate_json(await _verified(request, sending))
+    change = lines.flag_line if body.status == "FLAGGED" else lines.unflag_line
+    line = await change(session, body.line, actor=CARRIER_ACTOR, reason=body.reason)
+    sending.forget_partner_lines(line.partner_id)
+    return _json(f'{{"line":"{line.number}","status":"{line.status}"}}')

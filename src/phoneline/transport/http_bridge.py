@@ -1,0 +1,56 @@
+"""`http_bridge`: a real carrier gateway plugs in over signed JSON HTTP (wire format: docs/transport.md).
+
+Outbound: each message is POSTed to PHONELINE_BRIDGE_URL as `{"type": "message.outbound", "data": {...}}`,
+signed with PHONELINE_BRIDGE_SECRET. A 2xx means the gateway took it; network errors, 429 and 5xx are
+retried a few times, then (like any other answer) the message is reported failed with code 3007.
+Inbound: the gateway calls `/bridge/v1/...` (bridge_routes.py) with the same signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from phoneline.transport import signing
+from phoneline.transport.base import OutboundMessage, Transport, TransportError
+
+RETRY_DELAYS_S = (0.5, 2.0, 5.0)
+
+
+class HttpBridgeTransport(Transport):
+    name = "http_bridge"
+
+    def __init__(self, url: str, secret: str, client: httpx.AsyncClient, *, timeout_s: float) -> None:
+        super().__init__()
+        self.url = url
+        self.secret = secret
+        self.client = client
+        self.timeout_s = timeout_s
+        self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
+
+    async def send(self, message: OutboundMessage) -> None:
+        body = json.dumps(
+            {"type": "message.outbound", "data": message.wire()}, separators=(",", ":")
+        ).encode()
+        last_error = ""
+        for delay in (*self.retry_delays_s, None):
+            # Re-signed per attempt (fresh timestamp); the webhook-id stays the message id for dedup.
+            headers = signing.sign(self.secret, body, message.message_id)
+            try:
+                response = await self.client.post(
+                    self.url, content=body, headers=headers, timeout=self.timeout_s
+                )
+            except httpx.HTTPError as error:
+                last_error = f"{error.__class__.__name__}"
+            else:
+                if response.is_success:
+                    return
+                last_error = f"HTTP {response.status_code}"
+                if response.status_code != 429 and response.status_code < 500:
+                    break  # the gateway refused this message; retrying will not change its mind
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+        raise TransportError(f"the carrier gateway did not take the message ({last_error})")

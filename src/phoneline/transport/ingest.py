@@ -1,0 +1,104 @@
+"""Where everything a carrier reports enters phoneline (the `CarrierReports` of every transport).
+
+Delivery reports from in-process transports are queued and applied in batches, one transaction per
+batch, so a busy line does not pay a transaction per report. Inbound messages and line flags are
+applied at once, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from phoneline.chats import service as chats
+from phoneline.clock import Clock
+from phoneline.lines import service as lines
+from phoneline.logging import get_logger
+from phoneline.transport.base import DeliveryReport, InboundMessage
+
+log = get_logger("phoneline.transport")
+CARRIER_ACTOR = "carrier"
+BATCH_MAX = 500
+
+
+class Ingest:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, doc_base: str) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.doc_base = doc_base
+        self._reports: asyncio.Queue[DeliveryReport] = asyncio.Queue()
+        self._worker = asyncio.create_task(self._apply_reports(), name="transport-ingest")
+
+    # --- CarrierReports ----------------------------------------------------------------------------
+
+    async def delivered(self, message_id: str) -> None:
+        self._reports.put_nowait(DeliveryReport(message_id, "delivered", at=self.clock.now()))
+
+    async def failed(self, message_id: str, code: int, reason: str) -> None:
+        self._reports.put_nowait(
+            DeliveryReport(message_id, "failed", code=code, reason=reason, at=self.clock.now())
+        )
+
+    async def read(self, message_id: str) -> None:
+        self._reports.put_nowait(DeliveryReport(message_id, "read", at=self.clock.now()))
+
+    async def inbound(self, message: InboundMessage) -> str:
+        for attempt in range(2):
+            try:
+                async with self.sessions() as session:
+                    stored = await chats.receive_inbound(session, self.clock, self.doc_base, message)
+                    await session.commit()
+                    return str(stored.id)
+            except IntegrityError:
+                # Two first messages from one new handle raced to open its chat; the second reuses it.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def line_flagged(self, line_number: str, reason: str | None) -> None:
+        async with self.sessions() as session:
+            await lines.flag_line(session, line_number, actor=CARRIER_ACTOR, reason=reason)
+            await session.commit()
+
+    async def line_cleared(self, line_number: str, reason: str | None) -> None:
+        async with self.sessions() as session:
+            await lines.unflag_line(session, line_number, actor=CARRIER_ACTOR, reason=reason)
+            await session.commit()
+
+    # --- batching ----------------------------------------------------------------------------------
+
+    async def idle(self) -> None:
+        """Wait until every queued report has been applied (tests, shutdown)."""
+        await self._reports.join()
+
+    async def _apply_reports(self) -> None:
+        while True:
+            batch = [await self._reports.get()]
+            while len(batch) < BATCH_MAX and not self._reports.empty():
+                batch.append(self._reports.get_nowait())
+            try:
+                await self._apply(batch)
+            except Exception:
+                # One bad report must not sink the batch: apply them one by one, logging failures.
+                log.exception("delivery_batch_failed", size=len(batch))
+                for report in batch:
+                    try:
+                        await self._apply([report])
+                    except Exception:
+                        log.exception("delivery_report_failed", message_id=report.message_id)
+            finally:
+                for _ in batch:
+                    self._reports.task_done()
+
+    async def _apply(self, batch: list[DeliveryReport]) -> None:
+        async with self.sessions() as session:
+            await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch)
+            await session.commit()
+
+    async def close(self) -> None:
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker

@@ -1,0 +1,103 @@
+"""The sending side of a running API process: clock, pair limiter, transport, dispatcher and ingest."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from phoneline.api.runtime import Runtime
+from phoneline.chats.ratelimit import PairLimiter
+from phoneline.chats.service import Sender
+from phoneline.clock import Clock, SystemClock
+from phoneline.settings import Settings
+from phoneline.transport.base import Transport
+from phoneline.transport.dispatcher import Dispatcher
+from phoneline.transport.ingest import Ingest
+
+
+def build_transport(settings: Settings, http: httpx.AsyncClient) -> Transport:
+    if settings.transport == "sink":
+        from phoneline.transport.sink import SinkTransport
+
+        return SinkTransport()
+    if settings.transport == "http_bridge":
+        from phoneline.transport.http_bridge import HttpBridgeTransport
+
+        if not settings.bridge_url or settings.bridge_secret is None:
+            raise RuntimeError(
+                "PHONELINE_TRANSPORT=http_bridge needs PHONELINE_BRIDGE_URL and PHONELINE_BRIDGE_SECRET."
+            )
+        return HttpBridgeTransport(
+            settings.bridge_url,
+            settings.bridge_secret.get_secret_value(),
+            http,
+            timeout_s=settings.bridge_timeout_s,
+        )
+    from phoneline.transport.simulator import SimulatorTransport
+
+    return SimulatorTransport(settings.simulator_seed, settings.simulator_speed)
+
+
+@dataclass
+class Sending:
+    settings: Settings
+    clock: Clock
+    limiter: PairLimiter
+    transport: Transport
+    dispatcher: Dispatcher
+    ingest: Ingest
+    http: httpx.AsyncClient
+    forget_partner_lines: Callable[[uuid.UUID | None], None]
+
+    @classmethod
+    async def start(cls, runtime: Runtime, clock: Clock | None = None) -> Sending:
+        settings = runtime.settings
+        clock = clock or SystemClock()
+        http = httpx.AsyncClient(follow_redirects=False)
+        ingest = Ingest(runtime.sessions, clock, settings.base_url)
+        transport = build_transport(settings, http)
+        await transport.start(ingest)
+        return cls(
+            settings=settings,
+            clock=clock,
+            limiter=PairLimiter(settings),
+            transport=transport,
+            dispatcher=Dispatcher(transport, ingest),
+            ingest=ingest,
+            http=http,
+            forget_partner_lines=runtime.forget_partner_lines,
+        )
+
+    @property
+    def doc_base(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(
+            limiter=self.limiter, clock=self.clock, doc_base=self.doc_base, dispatcher=self.dispatcher
+        )
+
+    def forget_rate_limits(self) -> None:
+        """Tests: start every test with fresh pair windows (memory storage only)."""
+        self.limiter = PairLimiter(self.settings)
+
+    def set_clock(self, clock: Clock) -> None:
+        """Tests: move time for sends and carrier reports alike."""
+        self.clock = clock
+        self.ingest.clock = clock
+
+    async def idle(self) -> None:
+        """Wait until every handed-over message and every queued report has been processed."""
+        await self.dispatcher.idle()
+        await self.ingest.idle()
+
+    async def close(self) -> None:
+        await self.dispatcher.close()
+        await self.transport.close()
+        await self.ingest.close()
+        await self.limiter.close()
+        await self.http.aclose()

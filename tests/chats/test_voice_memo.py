@@ -1,0 +1,113 @@
+"""Voice memos by URL: fetched once, checked to be audio of at most 10 MB, reported by name, type, size."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import linq
+import pytest
+
+from phoneline.chats.media import sniff_audio
+from tests.chats.conftest import text
+
+LINE = "+12025550101"
+RECIPIENT = "+12025550199"
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 2000
+TEN_MB = 10 * 1024 * 1024
+
+
+class Files(BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {
+        "/memo.wav": WAV,
+        "/notes.txt": b"just some text, not audio",
+        "/huge.mp3": b"ID3" + b"\x00" * TEN_MB,
+    }
+    hits: dict[str, int] = {}
+
+    def do_GET(self) -> None:
+        self.hits[self.path] = self.hits.get(self.path, 0) + 1
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()  # no Content-Length: the size limit must hold while streaming
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def files() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    Files.hits = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_voice_memo_is_fetched_once_and_described(account, files):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    sent = acme.client.chats.send_voicememo(chat.id, voice_memo_url=f"{files}/memo.wav").voice_memo
+    assert sent.voice_memo.filename == "memo.wav"
+    assert sent.voice_memo.mime_type == "audio/wav"
+    assert sent.voice_memo.size_bytes == len(WAV)
+    assert sent.from_ == LINE and sent.to == [RECIPIENT]
+    assert sent.chat.id == chat.id
+    assert Files.hits == {"/memo.wav": 1}
+    stored = acme.client.messages.retrieve(sent.id)
+    assert stored.parts[0].type == "media" and stored.parts[0].mime_type == "audio/wav"
+
+    # The stored attachment can be sent again by id, without another download.
+    again = acme.client.chats.send_voicememo(chat.id, attachment_id=sent.voice_memo.id).voice_memo
+    assert again.voice_memo.id == sent.voice_memo.id
+    assert Files.hits == {"/memo.wav": 1}
+
+
+@pytest.mark.parametrize("path", ["/notes.txt", "/huge.mp3", "/missing.mp3"])
+def test_not_audio_too_large_or_unreachable_is_a_400_and_stores_nothing(account, files, stored, path):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    before = stored()
+    with pytest.raises(linq.BadRequestError) as refused:
+        acme.client.chats.send_voicememo(chat.id, voice_memo_url=f"{files}{path}")
+    assert refused.value.body["code"] == 1005
+    assert stored() == before
+
+
+def test_a_stray_from_must_be_the_chats_line(account, files):
+    acme = account(LINE, "+12025550102")
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    url = f"{files}/memo.wav"
+    assert acme.client.chats.send_voicememo(chat.id, voice_memo_url=url, extra_body={"from": LINE}).voice_memo
+    with pytest.raises(linq.BadRequestError):
+        acme.client.chats.send_voicememo(chat.id, voice_memo_url=url, extra_body={"from": "+12025550102"})
+    with pytest.raises(linq.PermissionDeniedError) as refused:
+        acme.client.chats.send_voicememo(chat.id, voice_memo_url=url, extra_body={"from": "+12025550177"})
+    assert refused.value.body["code"] == 2006
+
+
+@pytest.mark.parametrize(
+    ("head", "mime_type"),
+    [
+        (b"ID3\x03\x00", "audio/mpeg"),
+        (b"\xff\xfb\x90\x00", "audio/mpeg"),
+        (b"\xff\xf1\x50\x80", "audio/aac"),
+        (b"\x00\x00\x00\x20ftypM4A ", "audio/x-m4a"),
+        (b"caff\x00\x01", "audio/x-caf"),
+        (b"RIFF\x00\x00\x00\x00WAVE", "audio/wav"),
+        (b"FORM\x00\x00\x00\x00AIFF", "audio/aiff"),
+        (b"#!AMR\n", "audio/amr"),
+        (b"%PDF-1.7", None),
+        (b"<html>", None),
+    ],
+)
+def test_audio_is_recognised_by_its_content(head, mime_type):
+    assert sniff_audio(head) == mime_type

@@ -1,0 +1,166 @@
+"""The http_bridge transport against a local fake carrier gateway: signed JSON both ways."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import linq
+import pytest
+from linq import LinqAPIV3
+from pydantic import SecretStr
+from standardwebhooks import Webhook
+
+from phoneline.transport import signing
+from tests.chats.conftest import line_activity, text
+
+SECRET = "whsec_" + base64.b64encode(b"bridge-test-secret-32-bytes-long").decode()
+LINE = "+12025550101"
+RECIPIENT = "+12025550199"
+
+
+class Gateway(BaseHTTPRequestHandler):
+    """Takes outbound messages like a carrier gateway; `status` lets a test make it fail."""
+
+    received: list[dict[str, Any]] = []
+    status = 202
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append({"body": body, "headers": dict(self.headers.items())})
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway() -> Iterator[type[Gateway]]:
+    Gateway.received, Gateway.status = [], 202
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Gateway.url = f"http://127.0.0.1:{server.server_address[1]}/outbound"  # type: ignore[attr-defined]
+    yield Gateway
+    server.shutdown()
+
+
+@pytest.fixture
+def bridged(serve, gateway, make_partner, cli):
+    live = serve(transport="http_bridge", bridge_url=gateway.url, bridge_secret=SecretStr(SECRET))
+    live.app.state.sending.transport.retry_delays_s = (0.0, 0.0)
+    partner = make_partner("Acme")
+    cli("lines", "assign", LINE, "--partner", partner.id)
+    client = LinqAPIV3(api_key=partner.api_key, base_url=live.api_url, max_retries=0)
+    return live, client
+
+
+def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, "condition not reached before the deadline"
+        time.sleep(0.02)
+    return value
+
+
+def report(live, path: str, payload: dict[str, Any], secret: str = SECRET) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return httpx.post(f"{live.url}/bridge/v1/{path}", content=body, headers=signing.sign(secret, body))
+
+
+def test_outbound_message_reaches_the_gateway_signed(bridged, gateway):
+    _live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    wait_for(lambda: gateway.received)
+    (call,) = gateway.received
+    payload = Webhook(SECRET).verify(call["body"], call["headers"])
+    assert call["headers"]["webhook-id"] == chat.message.id
+    assert payload["type"] == "message.outbound"
+    data = payload["data"]
+    assert (data["id"], data["chat_id"], data["from"], data["to"]) == (
+        chat.message.id,
+        chat.id,
+        LINE,
+        [RECIPIENT],
+    )
+    assert data["parts"] == [{"type": "text", "value": "Hello"}]
+
+
+def test_delivery_read_and_failure_reports_update_the_message(bridged, gateway, admin):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    second = client.chats.messages.send(chat.id, message=text("Two")).message
+    ok = report(live, "delivery_reports", {"reports": [
+        {"message_id": chat.message.id, "status": "delivered"},
+        {"message_id": chat.message.id, "status": "read"},
+        {"message_id": second.id, "status": "failed", "code": 4001, "reason": "unreachable"},
+    ]})  # fmt: skip
+    assert ok.status_code == 200 and ok.json() == {"applied": 3}
+    first = client.messages.retrieve(chat.message.id)
+    assert (first.delivery_status, first.is_delivered) == ("read", True)
+    assert client.messages.retrieve(second.id).delivery_status == "failed"
+    assert line_activity(admin, LINE)[0]["failed"] == 1
+    # Carriers repeat themselves: a repeated report changes nothing.
+    again = report(
+        live, "delivery_reports", {"reports": [{"message_id": chat.message.id, "status": "delivered"}]}
+    )
+    assert again.json() == {"applied": 0}
+
+
+def test_inbound_from_the_gateway_is_a_received_message_and_obeys_opt_out(bridged):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    response = report(live, "inbound", {"line": LINE, "from": RECIPIENT, "text": "STOP"})
+    assert response.status_code == 200
+    assert response.json()["chat_id"] == chat.id
+    assert client.chats.retrieve(chat.id).health_status.status == "OPTED_OUT"
+
+
+def test_carrier_flag_and_clear_reach_the_line(bridged, cli):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    assert (
+        report(live, "line_status", {"line": LINE, "status": "FLAGGED", "reason": "spam reports"}).status_code
+        == 200
+    )
+    with pytest.raises(linq.PermissionDeniedError) as refused:
+        client.chats.messages.send(chat.id, message=text("Still?"))
+    assert refused.value.body["code"] == 2027
+    history = cli("lines", "history", LINE)["history"]
+    assert (history[-1]["new_value"], history[-1]["actor"]) == ("FLAGGED", "carrier")
+    report(live, "line_status", {"line": LINE, "status": "ACTIVE"})
+    assert client.chats.messages.send(chat.id, message=text("Back")).message.id
+
+
+def test_unsigned_or_wrongly_signed_calls_are_401(bridged):
+    live, _client = bridged
+    body = b'{"line":"+12025550101","status":"FLAGGED"}'
+    assert httpx.post(f"{live.url}/bridge/v1/line_status", content=body).status_code == 401
+    other = "whsec_" + base64.b64encode(b"another-secret-of-thirty-two-by!").decode()
+    assert report(live, "line_status", {"line": LINE, "status": "FLAGGED"}, secret=other).status_code == 401
+
+
+def test_a_gateway_that_refuses_the_message_fails_it_with_3007(bridged, gateway, events):
+    _live, client = bridged
+    gateway.status = 503
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    wait_for(lambda: client.messages.retrieve(chat.message.id).delivery_status == "failed")
+    assert len(gateway.received) == 3  # the first try and the two retries
+    (failed,) = events("message.failed")
+    assert failed["data"]["code"] == 3007 and failed["data"]["message_id"] == chat.message.id
+
+
+def test_the_bridge_endpoints_are_closed_unless_the_bridge_is_the_transport(live_server):
+    body = b"{}"
+    response = httpx.post(
+        f"{live_server.url}/bridge/v1/inbound", content=body, headers=signing.sign(SECRET, body)
+    )
+    assert response.status_code == 403
