@@ -20,6 +20,7 @@ from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
+from phoneline.webhooks.routes import router as webhooks_router
 
 PARTNER_API_PREFIX = "/api/partner"
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, doc_base=settings.base_url)
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
     app.include_router(guides_router)

@@ -3,6 +3,16 @@
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
 from phoneline.partners.models import ApiKey, Partner
-from phoneline.webhooks.models import OutboxEvent
+from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
-__all__ = ["ApiKey", "Base", "Line", "LineHistory", "OutboxEvent", "Partner"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Line",
+    "LineHistory",
+    "OutboxEvent",
+    "Partner",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]
