@@ -20,6 +20,8 @@ from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
+from phoneline.webhooks.admin_routes import router as admin_webhooks_router
+from phoneline.webhooks.dispatcher import InProcessDispatcher
 from phoneline.webhooks.routes import router as webhooks_router
 
 PARTNER_API_PREFIX = "/api/partner"
@@ -33,9 +35,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
+        # Embedded mode: deliveries go out from this process unless separate workers do it.
+        dispatcher = (
+            InProcessDispatcher.start(settings, runtime.sessions)
+            if settings.webhook_dispatcher_enabled
+            else None
+        )
+        app.state.dispatcher = dispatcher
         try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             await runtime.close()
 
     app = FastAPI(
@@ -51,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
+    app.include_router(admin_webhooks_router)
     app.include_router(guides_router)
 
     @app.get("/healthz", tags=["ops"])

@@ -100,3 +100,71 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@dataclass
+class Subscribed:
+    """A partner with one line, a subscription to it on `app`, and the receiver behind it."""
+
+    app: App
+    receiver: Receiver
+    partner: Any
+    client: LinqAPIV3
+    subscription: Any
+    number: str
+
+    @property
+    def secret(self) -> str:
+        return str(self.subscription.signing_secret)
+
+
+NUMBER = "+12025550123"
+STATUS = "phone_number.status_updated"
+
+
+@pytest.fixture
+def subscribe(
+    start_app: Callable[..., App],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], Any],
+    cli: Any,
+) -> Callable[..., Subscribed]:
+    """subscribe(responder=None, events=[STATUS], path="/hook", **settings) -> a ready subscription."""
+
+    def make(
+        responder: Responder | None = None,
+        *,
+        events: list[str] | None = None,
+        path: str = "/hook",
+        **overrides: Any,
+    ) -> Subscribed:
+        app = start_app(**{**FAST, **overrides})
+        receiver = make_receiver(responder)
+        partner = make_partner("Acme")
+        cli("lines", "assign", NUMBER, "--partner", partner.id)
+        client = app.linq(partner.api_key)
+        subscription = client.webhook_subscriptions.create(
+            target_url=receiver.url + path, subscribed_events=events or [STATUS]
+        )
+        receiver.verify_with(subscription.signing_secret)
+        return Subscribed(app, receiver, partner, client, subscription, NUMBER)
+
+    return make
+
+
+def deliveries(cli: Any, subscription_id: str) -> list[dict[str, Any]]:
+    """The operator's delivery log, oldest first."""
+    return list(reversed(cli("webhooks", "deliveries", "--subscription", subscription_id)["deliveries"]))
+
+
+def wait_for_deliveries(
+    cli: Any, subscription_id: str, condition: Callable[[list[dict[str, Any]]], bool], what: str
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def check() -> bool:
+        found[:] = deliveries(cli, subscription_id)
+        return condition(found)
+
+    wait_until(check, what=what)
+    return found

@@ -40,6 +40,11 @@ async def emit(
     return event
 
 
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake this process's dispatchers when the session commits (deliveries queued directly)."""
+    session.info[_EMITTED] = True
+
+
 def add_waker(wake: Callable[[], None]) -> None:
     """Call `wake` (from any thread; it must be thread-safe) after each commit that emitted events."""
     with _wakers_lock:

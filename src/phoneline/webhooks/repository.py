@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.webhooks.models import (
@@ -66,11 +66,14 @@ async def find_by_target(
 async def cancel_pending(
     session: AsyncSession, subscription_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
+    """Cancel a subscription's waiting deliveries. One in flight finishes its attempt first (a success
+    stays a success); the dispatcher cancels it afterwards if it would be retried."""
     await session.execute(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.subscription_id == subscription_id,
             WebhookDelivery.state == DeliveryState.PENDING.value,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at <= now),
         )
         .values(
             state=DeliveryState.CANCELLED.value,
