@@ -81,7 +81,10 @@ def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, st
         "PHONELINE_LOG_LEVEL": "warning",
         # Deterministic: delivered at once, never answers; the simulator has its own tests.
         "PHONELINE_TRANSPORT": "sink",
+        # Test receivers listen on 127.0.0.1 over plain http.
         "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+        # The shared server does not deliver webhooks: tests/webhooks runs dispatchers it controls.
+        "PHONELINE_WEBHOOK_DISPATCHER_ENABLED": "false",
     }
     os.environ.update(env)
     return env

@@ -22,6 +22,9 @@ from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
 from phoneline.transport.bridge_routes import router as bridge_router
 from phoneline.transport.runtime import Sending
+from phoneline.webhooks.admin_routes import router as admin_webhooks_router
+from phoneline.webhooks.dispatcher import InProcessDispatcher
+from phoneline.webhooks.routes import router as webhooks_router
 
 PARTNER_API_PREFIX = "/api/partner"
 
@@ -35,9 +38,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
         app.state.sending = await Sending.start(runtime)
+        # Embedded mode: deliveries go out from this process unless separate workers do it.
+        dispatcher = (
+            InProcessDispatcher.start(settings, runtime.sessions)
+            if settings.webhook_dispatcher_enabled
+            else None
+        )
+        app.state.dispatcher = dispatcher
         try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             await app.state.sending.close()
             await runtime.close()
 
@@ -52,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
     app.include_router(bridge_router)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
     app.include_router(admin_activity_router)
+    app.include_router(admin_webhooks_router)
     install_dashboard(app, settings)
     app.include_router(ops_router)
 

@@ -29,6 +29,14 @@ def sync_database_url(url: str) -> str:
     return url.replace("sqlite+aiosqlite", "sqlite", 1)
 
 
+def parse_delays(value: str) -> tuple[float, ...]:
+    """`"1.5,3,6"` -> (1.5, 3.0, 6.0); empty means no retries. Negative or non-numbers are refused."""
+    delays = tuple(float(part) for part in value.split(",") if part.strip())
+    if any(delay < 0 for delay in delays):
+        raise ValueError("retry delays must be >= 0 seconds")
+    return delays
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHONELINE_", env_nested_delimiter="__", extra="ignore")
 
@@ -51,8 +59,8 @@ class Settings(BaseSettings):
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
     reputation: HealthPolicy = HealthPolicy()
     pacing: PacingPolicy = PacingPolicy()
-    # Development and tests only: lets outbound URLs (webhook targets, fetched media) use http and
-    # loopback/private addresses.
+    # Development and tests only: lets every outbound URL (webhook targets, Slack, PagerDuty, fetched
+    # media) use plain http and loopback/private/link-local addresses.
     allow_private_webhook_targets: bool = False
 
     # --- sending -----------------------------------------------------------------------------------
@@ -75,10 +83,44 @@ class Settings(BaseSettings):
     # How long an idempotency key keeps its original response.
     idempotency_ttl_s: int = 24 * 3600
 
+    # --- webhooks and alerts (docs/webhooks.md) ---
+    # Seconds to wait before each retry (comma-separated); the count is the number of retries.
+    # Default: exponential from 1.5 s, 10 retries, about 25 minutes in all.
+    webhook_retry_delays: str = "1.5,3,6,12,24,48,96,192,384,768"
+    # Each delay is stretched or shrunk by up to this fraction, so retries from an outage spread out.
+    webhook_retry_jitter: float = 0.2
+    # A receiver's Retry-After is honoured up to this many seconds.
+    webhook_retry_after_cap_s: float = 600.0
+    webhook_timeout_s: float = 10.0
+    webhook_response_max_bytes: int = 64 * 1024
+    # A claimed delivery belongs to its worker this long; must exceed the timeout with room to spare.
+    webhook_lease_s: float = 60.0
+    # A subscription failing this long without one success is deactivated.
+    webhook_failure_window_s: float = 24 * 3600.0
+    # Deliveries in flight at once per process.
+    webhook_concurrency: int = 32
+    # How often an idle dispatcher looks for new work written by other processes.
+    webhook_poll_interval_s: float = 0.2
+    # `phoneline serve` runs the dispatcher in-process; off when separate `phoneline worker`s do it.
+    webhook_dispatcher_enabled: bool = True
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # Slack allows about one message per second per incoming webhook: changes this close are combined.
+    slack_coalesce_s: float = 1.0
+
     @field_validator("admin_token", "secret_key", "bridge_secret", "redis_url", "bridge_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _delays_parse(cls, value: str) -> str:
+        parse_delays(value)
+        return value
+
+    @cached_property
+    def webhook_retry_delays_s(self) -> tuple[float, ...]:
+        return parse_delays(self.webhook_retry_delays)
 
     @cached_property
     def async_database_url(self) -> str:

@@ -14,7 +14,7 @@ from phoneline.chats.models import (
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
 from phoneline.partners.models import ApiKey, Partner
-from phoneline.webhooks.models import OutboxEvent
+from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
@@ -32,4 +32,7 @@ __all__ = [
     "OptOutOverride",
     "OutboxEvent",
     "Partner",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

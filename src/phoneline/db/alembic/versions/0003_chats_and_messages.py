@@ -1,7 +1,7 @@
 """chats, messages, opt-outs, idempotency, activity counters
 
 Revision ID: 0003
-Revises: 0001 (re-pointed onto the webhooks revision 0002 at merge)
+Revises: 0002 (re-pointed onto the webhooks revision 0002 at merge)
 Create Date: 2026-11-29 03:20:06.703152
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Outbound network access: the rule every URL phoneline calls must pass."""

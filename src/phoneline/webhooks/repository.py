@@ -1,0 +1,162 @@
+"""SQL for subscriptions and the delivery log. Partner-facing reads always take the partner id.
+
+The dispatcher's own queries (fan-out, claim, record) live in webhooks/queue.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.webhooks.models import (
+    DeliveryState,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+
+Live = WebhookSubscription.deleted_at.is_(None)
+
+
+async def get_for_partner(
+    session: AsyncSession, partner_id: uuid.UUID, subscription_id: uuid.UUID
+) -> WebhookSubscription | None:
+    query = select(WebhookSubscription).where(
+        WebhookSubscription.id == subscription_id, WebhookSubscription.partner_id == partner_id, Live
+    )
+    return await session.scalar(query)
+
+
+async def get(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookSubscription | None:
+    return await session.get(WebhookSubscription, subscription_id)
+
+
+async def list_for_partner(session: AsyncSession, partner_id: uuid.UUID) -> Sequence[WebhookSubscription]:
+    query = (
+        select(WebhookSubscription)
+        .where(WebhookSubscription.partner_id == partner_id, Live)
+        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def list_all(
+    session: AsyncSession, partner_id: uuid.UUID | None = None
+) -> Sequence[WebhookSubscription]:
+    query = select(WebhookSubscription).where(Live).order_by(WebhookSubscription.created_at)
+    if partner_id is not None:
+        query = query.where(WebhookSubscription.partner_id == partner_id)
+    return (await session.scalars(query)).all()
+
+
+async def find_by_target(
+    session: AsyncSession, partner_id: uuid.UUID, target_url: str
+) -> WebhookSubscription | None:
+    query = select(WebhookSubscription).where(
+        WebhookSubscription.partner_id == partner_id, WebhookSubscription.target_url == target_url, Live
+    )
+    return await session.scalar(query)
+
+
+async def cancel_pending(
+    session: AsyncSession, subscription_id: uuid.UUID, reason: str, now: datetime
+) -> None:
+    """Cancel a subscription's waiting deliveries. One in flight finishes its attempt first (a success
+    stays a success); the dispatcher cancels it afterwards if it would be retried."""
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.subscription_id == subscription_id,
+            WebhookDelivery.state == DeliveryState.PENDING.value,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at <= now),
+        )
+        .values(
+            state=DeliveryState.CANCELLED.value,
+            last_error=reason,
+            completed_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+async def deliveries_for_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID, *, limit: int, state: str | None = None
+) -> Sequence[tuple[WebhookDelivery, str]]:
+    """Newest first, each with its event type."""
+    query = (
+        select(WebhookDelivery, OutboxEvent.event_type)
+        .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
+        .where(WebhookDelivery.subscription_id == subscription_id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.event_seq.desc())
+        .limit(limit)
+    )
+    if state is not None:
+        query = query.where(WebhookDelivery.state == state)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def attempts_for(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    if not delivery_ids:
+        return {}
+    query = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number, WebhookAttempt.started_at)
+    )
+    grouped: dict[uuid.UUID, list[WebhookAttempt]] = {}
+    for attempt in (await session.scalars(query)).all():
+        grouped.setdefault(attempt.delivery_id, []).append(attempt)
+    return grouped
+
+
+async def get_event(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent | None:
+    return await session.scalar(select(OutboxEvent).where(OutboxEvent.id == event_id))
+
+
+async def subscriptions_that_got(session: AsyncSession, event_seq: int) -> Sequence[uuid.UUID]:
+    query = select(WebhookDelivery.subscription_id).where(WebhookDelivery.event_seq == event_seq).distinct()
+    return (await session.scalars(query)).all()
+
+
+async def has_pending(session: AsyncSession, subscription_id: uuid.UUID, event_seq: int) -> bool:
+    query = select(WebhookDelivery.id).where(
+        WebhookDelivery.subscription_id == subscription_id,
+        WebhookDelivery.event_seq == event_seq,
+        WebhookDelivery.state == DeliveryState.PENDING.value,
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def events_since(
+    session: AsyncSession, partner_id: uuid.UUID, since: datetime, event_types: Sequence[str]
+) -> Sequence[OutboxEvent]:
+    query = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.partner_id == partner_id,
+            OutboxEvent.created_at >= since,
+            OutboxEvent.event_type.in_(event_types),
+            # Not yet fanned out: fan-out will deliver it anyway.
+            OutboxEvent.dispatched_at.is_not(None),
+        )
+        .order_by(OutboxEvent.seq)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def delivered_seqs(session: AsyncSession, subscription_id: uuid.UUID, since_seq: int) -> set[int]:
+    """Events already delivered, or on their way (pending), to the subscription."""
+    query = select(WebhookDelivery.event_seq).where(
+        WebhookDelivery.subscription_id == subscription_id,
+        WebhookDelivery.event_seq >= since_seq,
+        WebhookDelivery.state.in_([DeliveryState.SUCCEEDED.value, DeliveryState.PENDING.value]),
+    )
+    return set((await session.scalars(query)).all())

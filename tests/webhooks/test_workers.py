@@ -1,0 +1,182 @@
+"""`phoneline worker` processes: a crash mid-burst loses nothing, and two workers on PostgreSQL split a
+burst without delivering anything twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from linq import LinqAPIV3
+
+from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.lines import service as lines
+from phoneline.settings import Settings
+from tests.conftest import PartnerAccount, subprocess_env
+from tests.webhooks.conftest import FAST, STATUS
+from tests.webhooks.receiver import Received, Receiver, Reply
+
+LINE_COUNT = 50
+ROUNDS = 20  # LINE_COUNT * ROUNDS = 1,000 events
+
+
+def numbers() -> list[str]:
+    return [f"+1202555{1000 + i:04d}" for i in range(LINE_COUNT)]
+
+
+def assign_lines(settings: Settings, partner_id: str) -> None:
+    async def main() -> None:
+        engine = create_engine(settings, pool=False)
+        async with create_sessionmaker(engine)() as session:
+            for number in numbers():
+                await lines.assign_line(session, number, partner_id, actor="test")
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def burst(settings: Settings) -> None:
+    """1,000 status events: every line flagged and unflagged in turn, one commit per round."""
+
+    async def main() -> None:
+        engine = create_engine(settings, pool=False)
+        for round_number in range(ROUNDS):
+            async with create_sessionmaker(engine)() as session:
+                for number in numbers():
+                    change = lines.flag_line if round_number % 2 == 0 else lines.unflag_line
+                    await change(session, number, actor="test")
+                await session.commit()
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+@pytest.fixture
+def start_worker(test_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**overrides: Any) -> subprocess.Popen[str]:
+        values = {**FAST, "webhook_lease_s": 2.0, **overrides}
+        env = {**subprocess_env(test_env), **{f"PHONELINE_{k.upper()}": str(v) for k, v in values.items()}}
+        log = (tmp_path / f"worker-{len(started)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "phoneline.cli", "worker", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        assert '"worker"' in process.stdout.readline()  # its one JSON document: it is up
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def burst_target(
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    linq: Callable[[str], LinqAPIV3],
+    settings: Settings,
+) -> Callable[[float], tuple[Receiver, str]]:
+    """A partner with 50 lines and one subscription to a receiver that takes `delay_s` per request."""
+
+    def make(delay_s: float) -> tuple[Receiver, str]:
+        receiver = make_receiver(lambda _request, _count: Reply(200, delay_s=delay_s))
+        partner = make_partner("Acme")
+        assign_lines(settings, partner.id)
+        subscription = linq(partner.api_key).webhook_subscriptions.create(
+            target_url=receiver.url + "/hook", subscribed_events=[STATUS]
+        )
+        receiver.verify_with(subscription.signing_secret)
+        return receiver, subscription.id
+
+    return make
+
+
+def assert_each_line_in_order(requests: list[Received]) -> None:
+    """By first arrival, each line's events alternate FLAGGED, ACTIVE, ... as they were made."""
+    first_seen: dict[str, Received] = {}
+    for request in requests:
+        first_seen.setdefault(request.webhook_id, request)
+    by_line: dict[str, list[str]] = {}
+    for request in first_seen.values():
+        data = request.envelope["data"]
+        by_line.setdefault(data["phone_number"], []).append(data["new_status"])
+    assert len(by_line) == LINE_COUNT
+    expected = ["FLAGGED" if i % 2 == 0 else "ACTIVE" for i in range(ROUNDS)]
+    for number, statuses in by_line.items():
+        assert statuses == expected, f"{number} out of order: {statuses}"
+
+
+def test_a_worker_killed_mid_burst_loses_nothing_after_a_restart(
+    burst_target: Callable[[float], tuple[Receiver, str]],
+    start_worker: Callable[..., subprocess.Popen[str]],
+    settings: Settings,
+    cli: Any,
+) -> None:
+    receiver, subscription_id = burst_target(0.02)
+    first = start_worker(webhook_concurrency=4)
+
+    burst(settings)
+    receiver.wait_for_count(300, timeout=60)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    received_before_restart = len({r.webhook_id for r in receiver.snapshot()})
+    assert received_before_restart < ROUNDS * LINE_COUNT, "the burst ended before the kill"
+
+    start_worker(webhook_concurrency=16)
+    requests = receiver.wait_for(
+        lambda seen: len({r.webhook_id for r in seen}) >= ROUNDS * LINE_COUNT,
+        timeout=90,
+        what="every event after the restart",
+    )
+
+    log = cli("webhooks", "deliveries", "--subscription", subscription_id, "--limit", "1000")["deliveries"]
+    planned = {d["event_id"] for d in log}
+    assert len(planned) == ROUNDS * LINE_COUNT
+    assert {r.webhook_id for r in requests} == planned  # none missing, none invented
+    assert receiver.verification_failures == []
+    assert_each_line_in_order(requests)
+
+
+def test_two_workers_on_postgresql_share_a_burst_without_delivering_anything_twice(
+    burst_target: Callable[[float], tuple[Receiver, str]],
+    start_worker: Callable[..., subprocess.Popen[str]],
+    settings: Settings,
+    cli: Any,
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("several workers share one database on PostgreSQL; SQLite runs one process")
+    receiver, subscription_id = burst_target(0.005)
+    start_worker(webhook_concurrency=8)
+    start_worker(webhook_concurrency=8)
+
+    burst(settings)
+    requests = receiver.wait_for(
+        lambda seen: len({r.webhook_id for r in seen}) >= ROUNDS * LINE_COUNT, timeout=90, what="every event"
+    )
+
+    ids = [r.webhook_id for r in requests]
+    assert len(ids) == len(set(ids)) == ROUNDS * LINE_COUNT  # each exactly once
+    log = cli("webhooks", "deliveries", "--subscription", subscription_id, "--limit", "1000")["deliveries"]
+    workers = {attempt["worker"] for delivery in log for attempt in delivery["attempt_log"]}
+    assert len(workers) == 2, "both workers should have delivered part of the burst"
+    assert receiver.verification_failures == []
+    assert_each_line_in_order(requests)
