@@ -85,6 +85,8 @@ def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, st
         "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         # The shared server does not deliver webhooks: tests/webhooks runs dispatchers it controls.
         "PHONELINE_WEBHOOK_DISPATCHER_ENABLED": "false",
+        # Health is re-scored on demand (`phoneline reputation score`) or by a worker a test runs.
+        "PHONELINE_REPUTATION_WORKER_ENABLED": "false",
     }
     os.environ.update(env)
     return env

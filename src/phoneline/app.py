@@ -19,6 +19,8 @@ from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
 from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
+from phoneline.reputation.routes import router as reputation_router
+from phoneline.reputation.worker import InProcessReputationWorker, ReputationWorker
 from phoneline.settings import Settings
 from phoneline.transport.bridge_routes import router as bridge_router
 from phoneline.transport.runtime import Sending
@@ -45,9 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         app.state.dispatcher = dispatcher
+        scorer = (
+            InProcessReputationWorker(ReputationWorker(settings.reputation, runtime.sessions))
+            if settings.reputation_worker_enabled
+            else None
+        )
         try:
             yield
         finally:
+            if scorer is not None:
+                await scorer.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             await app.state.sending.close()
@@ -65,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
     app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(reputation_router, prefix=PARTNER_API_PREFIX)
     app.include_router(bridge_router)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)

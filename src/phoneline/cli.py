@@ -606,5 +606,69 @@ def webhooks_replay(
     )
 
 
+# --- reputation ----------------------------------------------------------------------------------
+
+reputation_app = typer.Typer(help="Line health: re-score on demand.", no_args_is_help=True)
+app.add_typer(reputation_app, name="reputation")
+
+
+@reputation_app.command("score")
+@command
+def reputation_score(
+    line: str | None = typer.Option(None, "--line", help="Only this line (default: every assigned line)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-evaluate health now and print each line's status with its drivers and signals."""
+    from dataclasses import asdict
+
+    from phoneline.clock import SystemClock
+    from phoneline.reputation import engine
+    from phoneline.reputation import repository as reputation_repository
+
+    settings = Settings()
+    policy = settings.reputation
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        now = SystemClock().now()
+        if line is None:
+            line_ids = await reputation_repository.scorable_line_ids(session)
+        else:
+            line_ids = [(await lines.require_line(session, line)).id]
+        since = engine._window_start(policy, now).date()
+        for line_id in line_ids:
+            chat_ids = await reputation_repository.chat_ids_with_activity(session, line_id, since)
+            await engine.rescore_chats(session, chat_ids, policy, now)
+        scores = await engine.rescore_lines(session, line_ids, policy, now)
+        return {
+            "lines": [
+                {
+                    "phone_number": score.line.number,
+                    "health_status": score.shown,
+                    "computed": score.verdict.status,
+                    "changed": score.changed,
+                    "primary_driver": score.verdict.primary_driver,
+                    "drivers": score.line.health_drivers,
+                    "signals": asdict(score.signals),
+                }
+                for score in scores
+            ]
+        }
+
+    def human(d: dict[str, Any]) -> str:
+        rows = []
+        for item in d["lines"]:
+            rows.append(
+                f"{item['phone_number']}  {item['health_status']}"
+                + ("  (changed)" if item["changed"] else "")
+            )
+            rows += [
+                f"    {driver['severity']:<9} {driver['key']}: {driver['metric']}"
+                for driver in item["drivers"]
+            ]
+        return "\n".join(rows) or "(no lines)"
+
+    output(run_in_session(work), as_json, human)
+
+
 if __name__ == "__main__":
     app()

@@ -58,6 +58,7 @@ async def record(
         partner_id=partner_id,
         last_outbound_at=at if activity.outbound else None,
         last_inbound_at=at if activity.inbound else None,
+        dirty=True,
         **counts,
     )
     excluded = chat_insert.excluded
@@ -67,6 +68,8 @@ async def record(
             **{name: getattr(ChatActivity, name) + getattr(excluded, name) for name in _COUNTERS},
             "last_outbound_at": func.coalesce(excluded.last_outbound_at, ChatActivity.last_outbound_at),
             "last_inbound_at": func.coalesce(excluded.last_inbound_at, ChatActivity.last_inbound_at),
+            # Queues the chat (and so its line) for re-scoring: reputation/worker.py.
+            "dirty": True,
         },
     ).returning(ChatActivity.outbound)
     outbound_today = await session.scalar(chat_upsert)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -101,7 +102,11 @@ class ChatHandle(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_chat_created", "chat_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_messages_chat_created", "chat_id", "created_at", "id"),
+        # Distinct recipients in the burst window (reputation).
+        Index("ix_messages_line_created", "line_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
@@ -198,7 +203,10 @@ class ChatActivity(Base):
     """Per chat and UTC day: what happened in the conversation (reputation input)."""
 
     __tablename__ = "chat_activity"
-    __table_args__ = (Index("ix_chat_activity_line_day", "line_id", "day"),)
+    __table_args__ = (
+        Index("ix_chat_activity_line_day", "line_id", "day"),
+        Index("ix_chat_activity_dirty", "dirty"),
+    )
 
     chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -212,6 +220,9 @@ class ChatActivity(Base):
     overrides: Mapped[int] = mapped_column(Integer, default=0)
     last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by every bump, cleared when the reputation worker has re-scored the chat and its line:
+    # the incremental work queue, at no extra statement per event.
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LineActivity(Base):

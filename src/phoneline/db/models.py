@@ -14,6 +14,7 @@ from phoneline.chats.models import (
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
 from phoneline.partners.models import ApiKey, Partner
+from phoneline.reputation.models import ReputationAudit
 from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "OptOutOverride",
     "OutboxEvent",
     "Partner",
+    "ReputationAudit",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -46,6 +46,12 @@ class Line(Base):
     line_type: Mapped[str] = mapped_column(String(16), default=LineType.IMESSAGE.value)
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: dict(DEFAULT_CAPABILITIES))
     flag_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Health hysteresis (reputation/dwell.py): a better status waiting out its dwell time.
+    health_candidate: Mapped[str | None] = mapped_column(String(16), default=None)
+    health_candidate_since: Mapped[datetime | None] = mapped_column(default=None)
+    health_scored_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The drivers behind the current verdict: [{key, severity, metric, summary}].
+    health_drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,8 @@ class Partner(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # advise (Linq's behaviour: only a flag blocks sends) or enforce (reputation/pacing.py).
+    pacing_mode: Mapped[str] = mapped_column(String(16), default="advise", server_default="advise")
 
 
 class ApiKey(Base):

@@ -392,14 +392,23 @@ class Dispatcher:
 async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     """`phoneline worker`: one dispatcher in this process until SIGTERM or SIGINT."""
     from phoneline.db.engine import create_engine, create_sessionmaker
+    from phoneline.reputation.worker import ReputationWorker
 
     engine = create_engine(settings)
-    dispatcher = build_dispatcher(settings, create_sessionmaker(engine), worker_id=worker_id)
+    sessions = create_sessionmaker(engine)
+    dispatcher = build_dispatcher(settings, sessions, worker_id=worker_id)
+    # The same process re-scores line health: both jobs claim their work with SKIP LOCKED.
+    scorer = ReputationWorker(settings.reputation, sessions)
+
+    def stop() -> None:
+        dispatcher.stop()
+        scorer.stop()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, dispatcher.stop)
+        loop.add_signal_handler(signum, stop)
     try:
-        await dispatcher.run()
+        await asyncio.gather(dispatcher.run(), scorer.run())
     finally:
         await engine.dispose()
 

@@ -1,0 +1,97 @@
+"""The reputation worker: drains the queue of changed chats, re-scores them and their lines, completes
+pending audits, and sweeps every line now and then so windows roll over and quiet lines recover.
+
+`phoneline serve` runs it in-process (embedded); `phoneline worker` runs it beside the webhook
+dispatcher. Claims use SKIP LOCKED on PostgreSQL, so several workers split the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from phoneline.clock import Clock, SystemClock
+from phoneline.logging import get_logger
+from phoneline.reputation import audits, engine, repository
+from phoneline.reputation.policy import HealthPolicy
+
+log = get_logger("phoneline.reputation")
+QUEUE_BATCH = 500
+SWEEP_BATCH = 200
+
+
+class ReputationWorker:
+    def __init__(
+        self, policy: HealthPolicy, sessions: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    ) -> None:
+        self.policy = policy
+        self.sessions = sessions
+        self.clock = clock or SystemClock()
+        self._stop = asyncio.Event()
+        self._last_sweep: datetime | None = None
+
+    async def drain_once(self) -> int:
+        """One batch from the queue; returns how many chats it re-scored."""
+        async with self.sessions() as session:
+            pairs = await repository.claim_dirty_chats(session, QUEUE_BATCH)
+            if pairs:
+                now = self.clock.now()
+                await engine.rescore_chats(session, [chat for chat, _ in pairs], self.policy, now)
+                await engine.rescore_lines(session, sorted({line for _, line in pairs}), self.policy, now)
+            await session.commit()
+        return len(pairs)
+
+    async def sweep(self) -> int:
+        """Re-score every assigned line (and its active chats); returns the number of lines."""
+        async with self.sessions() as session:
+            line_ids = await repository.scorable_line_ids(session)
+        for start in range(0, len(line_ids), SWEEP_BATCH):
+            batch = line_ids[start : start + SWEEP_BATCH]
+            async with self.sessions() as session:
+                now = self.clock.now()
+                since = engine._window_start(self.policy, now).date()
+                for line_id in batch:
+                    chat_ids = await repository.chat_ids_with_activity(session, line_id, since)
+                    await engine.rescore_chats(session, chat_ids, self.policy, now)
+                await engine.rescore_lines(session, batch, self.policy, now)
+                await session.commit()
+        self._last_sweep = self.clock.now()
+        return len(line_ids)
+
+    async def tick(self) -> None:
+        while await self.drain_once() == QUEUE_BATCH:
+            pass
+        await audits.complete_pending(self.sessions, self.policy, self.clock)
+        now = self.clock.now()
+        if (
+            self._last_sweep is None
+            or (now - self._last_sweep).total_seconds() >= self.policy.sweep_interval_s
+        ):
+            await self.sweep()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("reputation_tick_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.policy.rescore_interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class InProcessReputationWorker:
+    """The worker as a task of the app's event loop (`phoneline serve`)."""
+
+    def __init__(self, worker: ReputationWorker) -> None:
+        self.worker = worker
+        self.task = asyncio.create_task(worker.run(), name="reputation-worker")
+
+    async def stop(self) -> None:
+        self.worker.stop()
+        await self.task
