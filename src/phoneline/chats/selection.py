@@ -44,13 +44,22 @@ async def choose(
     chats: list[tuple[Chat, Line, bool]],
     lines_with_new_conversations: Callable[[], Awaitable[list[tuple[Line, int]]]],
     excluded: set[str],
+    *,
+    avoid_critical: bool = False,
 ) -> Pick:
-    """`chats` are the recipients' chats, newest activity first; lines are only read when needed."""
-    live = [row for row in chats if can_send(row[1])]
+    """`chats` are the recipients' chats, newest activity first; lines are only read when needed.
+
+    `avoid_critical` (pacing `enforce`): a CRITICAL line is treated like one that cannot send.
+    """
+
+    def usable(line: Line) -> bool:
+        return can_send(line) and not (avoid_critical and line.health_status == "CRITICAL")
+
+    live = [row for row in chats if usable(row[1])]
     if live:
         chat, line, opted_out = next((row for row in live if row[1].number not in excluded), live[0])
         return Pick(line, chat, opted_out, "reused_active_chat")
-    eligible = [(line, new) for line, new in await lines_with_new_conversations() if can_send(line)]
+    eligible = [(line, new) for line, new in await lines_with_new_conversations() if usable(line)]
     if not eligible:
         raise Conflict("None of your lines can send right now: every line is flagged, or you have none.")
     allowed = [(line, new) for line, new in eligible if line.number not in excluded]

@@ -50,6 +50,8 @@ from phoneline.clock import Clock
 from phoneline.db.base import as_utc
 from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import to_e164
+from phoneline.reputation.pacing import PacingMode
+from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage, OutboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 
@@ -65,6 +67,8 @@ class Sender:
     doc_base: str
     # None where nothing is handed to a carrier (the CLI); the API process always has one.
     dispatcher: Dispatcher | None = None
+    # Pacing under `enforce` (reputation/pacing_guard.py); None where no pacing applies (the CLI).
+    pacing: PacingGuard | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,17 @@ def _require_can_send(line: Line) -> None:
     if line.status != LineStatus.ACTIVE.value:
         raise LineNotEligible(
             f"{line.number} is {line.status} and cannot send; pause sends on it until it is ACTIVE again."
+        )
+
+
+async def _require_pace(
+    session: AsyncSession, sender: Sender, caller: Principal, line: Line, *, new_conversation: bool
+) -> None:
+    # phoneline pacing (enforce only): a CRITICAL line refuses like a flagged one, an AT_RISK or
+    # warming-up line is throttled with Retry-After. Under `advise` this is one cached lookup.
+    if sender.pacing is not None:
+        await sender.pacing.check(
+            session, caller.partner_id, line, new_conversation=new_conversation, now=sender.clock.now()
         )
 
 
@@ -336,6 +351,7 @@ async def create_chat(
     recipients = normalize_recipients(body.to, own_number=line.number)
     _require_can_send(line)
     existing = await repository.chat_on_line(session, caller.partner_id, line.id, recipient_key(recipients))
+    await _require_pace(session, sender, caller, line, new_conversation=existing is None)
     if existing is None:
         content.check_first_message(body.message)
         opted_out = len(recipients) == 1 and bool(
@@ -377,6 +393,7 @@ async def send_to_chat(
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
     chat, line, opted_out = await _send_context(session, caller, chat_id)
+    await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
         await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
     )
@@ -497,10 +514,15 @@ async def auto_send(
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
     today = sender.clock.now().date()
+    enforce = sender.pacing is not None and await sender.pacing.mode(caller.partner_id) is PacingMode.ENFORCE
     pick = await selection.choose(
-        chats, lambda: repository.partner_lines(session, caller.partner_id, today), excluded
+        chats,
+        lambda: repository.partner_lines(session, caller.partner_id, today),
+        excluded,
+        avoid_critical=enforce,
     )
     line, chat = pick.line, pick.chat
+    await _require_pace(session, sender, caller, line, new_conversation=chat is None)
     if pick.reason == "failover_flagged" and body.continuation_message is not None:
         draft = _text_draft(body.continuation_message.text, idempotency_key)
     else:

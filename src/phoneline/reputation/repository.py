@@ -146,3 +146,32 @@ async def pending_audits(session: AsyncSession, limit: int) -> Sequence[Reputati
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(query)).all()
+
+
+async def pacing_mode(session: AsyncSession, partner_id: uuid.UUID) -> str:
+    from phoneline.partners.models import Partner
+
+    return str(await session.scalar(select(Partner.pacing_mode).where(Partner.id == partner_id)) or "advise")
+
+
+async def today_counts(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], day: date
+) -> dict[uuid.UUID, LineActivity]:
+    if not line_ids:
+        return {}
+    query = select(LineActivity).where(LineActivity.line_id.in_(line_ids), LineActivity.day == day)
+    return {row.line_id: row for row in await session.scalars(query)}
+
+
+async def recent_sends(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, tuple[int, datetime | None]]:
+    """line id -> (outbound messages since `since`, the oldest of them)."""
+    if not line_ids:
+        return {}
+    query = (
+        select(Message.line_id, func.count(), func.min(Message.created_at))
+        .where(Message.line_id.in_(line_ids), Message.direction == "outbound", Message.created_at >= since)
+        .group_by(Message.line_id)
+    )
+    return {line_id: (int(count), oldest) for line_id, count, oldest in await session.execute(query)}

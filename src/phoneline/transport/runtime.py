@@ -12,6 +12,7 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.service import Sender
 from phoneline.clock import Clock, SystemClock
+from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.settings import Settings
 from phoneline.transport.base import Transport
 from phoneline.transport.dispatcher import Dispatcher
@@ -51,6 +52,7 @@ class Sending:
     ingest: Ingest
     http: httpx.AsyncClient
     forget_partner_lines: Callable[[uuid.UUID | None], None]
+    pacing: PacingGuard
 
     @classmethod
     async def start(cls, runtime: Runtime, clock: Clock | None = None) -> Sending:
@@ -69,6 +71,7 @@ class Sending:
             ingest=ingest,
             http=http,
             forget_partner_lines=runtime.forget_partner_lines,
+            pacing=PacingGuard(settings, runtime.sessions),
         )
 
     @property
@@ -78,7 +81,11 @@ class Sending:
     @property
     def sender(self) -> Sender:
         return Sender(
-            limiter=self.limiter, clock=self.clock, doc_base=self.doc_base, dispatcher=self.dispatcher
+            limiter=self.limiter,
+            clock=self.clock,
+            doc_base=self.doc_base,
+            dispatcher=self.dispatcher,
+            pacing=self.pacing,
         )
 
     def forget_rate_limits(self) -> None:

@@ -1,0 +1,129 @@
+"""Pacing on the send path and in the line views: today's capacity, and refusals under `enforce`.
+
+Under `advise` (the default) a send costs one cached lookup of the partner's mode and nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from phoneline.api.errors import LineNotEligible, RateLimited
+from phoneline.cache import LoadingCache
+from phoneline.db.base import as_utc
+from phoneline.lines.models import Line
+from phoneline.reputation import repository
+from phoneline.reputation.pacing import Capacity, LineActivity, PacingMode, capacity, decide
+from phoneline.settings import Settings
+
+
+class Limit(BaseModel):
+    used: int
+    limit: int | None
+    remaining: int | None
+
+
+class Pace(BaseModel):
+    sends_last_minute: int
+    limit_per_minute: int | None
+
+
+class PacingOut(BaseModel):
+    """`pacing` on a phone number: a documented phoneline extension the official clients ignore."""
+
+    mode: str
+    enforced: bool
+    new_conversations: Limit
+    messages: Limit
+    pace: Pace
+
+
+def pacing_out(mode: str, cap: Capacity) -> PacingOut:
+    return PacingOut(
+        mode=mode,
+        enforced=mode == PacingMode.ENFORCE.value,
+        new_conversations=Limit(
+            used=cap.new_conversations_used,
+            limit=cap.new_conversations_limit,
+            remaining=cap.new_conversations_remaining,
+        ),
+        messages=Limit(used=cap.messages_used, limit=cap.messages_limit, remaining=cap.messages_remaining),
+        pace=Pace(sends_last_minute=cap.sends_last_minute, limit_per_minute=cap.sends_per_minute_limit),
+    )
+
+
+async def line_capacities(
+    session: AsyncSession, lines: Sequence[Line], settings: Settings, now: datetime
+) -> dict[uuid.UUID, tuple[Capacity, datetime | None]]:
+    ids = [line.id for line in lines]
+    today = await repository.today_counts(session, ids, now.date())
+    recent = await repository.recent_sends(session, ids, now - timedelta(seconds=60))
+    result = {}
+    for line in lines:
+        row = today.get(line.id)
+        sends, oldest = recent.get(line.id, (0, None))
+        activity = LineActivity(
+            health=line.health_status,
+            age_days=max(0, (now.date() - as_utc(line.created_at).date()).days),
+            sends_last_minute=sends,
+            sends_today=row.outbound if row else 0,
+            received_today=row.inbound if row else 0,
+            new_conversations_today=row.new_conversations if row else 0,
+        )
+        result[line.id] = (
+            capacity(activity, settings.reputation, settings.pacing),
+            as_utc(oldest) if oldest else None,
+        )
+    return result
+
+
+class PacingGuard:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.modes: LoadingCache[uuid.UUID, str] = LoadingCache(settings.list_cache_ttl_s)
+
+    async def mode(self, partner_id: uuid.UUID) -> PacingMode:
+        async def load() -> str:
+            # Its own session: a background refresh may outlive the request that started it.
+            async with self.sessions() as session:
+                return await repository.pacing_mode(session, partner_id)
+
+        return PacingMode(await self.modes.get(partner_id, load))
+
+    async def check(
+        self,
+        session: AsyncSession,
+        partner_id: uuid.UUID,
+        line: Line,
+        *,
+        new_conversation: bool,
+        now: datetime,
+    ) -> None:
+        """Refuse (403/2027) or throttle (429/1007 with Retry-After) a send under `enforce`."""
+        mode = await self.mode(partner_id)
+        if mode is PacingMode.ADVISE:
+            return
+        cap, oldest = (await line_capacities(session, [line], self.settings, now))[line.id]
+        activity = LineActivity(
+            health=line.health_status,
+            age_days=max(0, (now.date() - as_utc(line.created_at).date()).days),
+            sends_last_minute=cap.sends_last_minute,
+            sends_today=0,
+            received_today=0,
+            new_conversations_today=cap.new_conversations_used,
+        )
+        decision = decide(
+            mode, activity, new_conversation=new_conversation, now=now, oldest_send_in_last_minute=oldest,
+            health_policy=self.settings.reputation, pacing=self.settings.pacing,
+        )  # fmt: skip
+        if decision.refusal == "critical":
+            raise LineNotEligible(f"{line.number} is CRITICAL and paced: {decision.reason}")
+        if decision.refusal == "throttled":
+            raise RateLimited(
+                f"{line.number} is paced: {decision.reason}", retry_after=decision.retry_after_s
+            )
