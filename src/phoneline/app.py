@@ -18,6 +18,7 @@ from phoneline.dashboard.routes import router as guides_router
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
+from phoneline.notify.admin_routes import router as admin_alerts_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.settings import Settings
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)
     app.include_router(admin_webhooks_router)
+    app.include_router(admin_alerts_router)
     app.include_router(guides_router)
 
     @app.get("/healthz", tags=["ops"])
