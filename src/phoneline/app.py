@@ -17,6 +17,7 @@ from phoneline.dashboard.wiring import install_dashboard
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
+from phoneline.notify.admin_routes import router as admin_alerts_router
 from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.reputation.routes import router as reputation_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_webhooks_router)
     install_dashboard(app, settings)
     app.include_router(ops_router)
+    app.include_router(admin_alerts_router)
 
     if settings.demo:
         from phoneline.demo.sinks import SinkLog, sink_router

@@ -262,6 +262,61 @@ def partners_list(as_json: bool = JsonOption) -> None:
     )
 
 
+@partners_app.command("configure")
+@command
+def partners_configure(
+    partner_id: str = typer.Argument(..., metavar="ID"),
+    slack_webhook_url: str | None = typer.Option(
+        None, "--slack-webhook-url", help='The partner\'s Slack incoming webhook; "" removes it.'
+    ),
+    slack_on: str | None = typer.Option(None, "--slack-on", help="status, status,health or off."),
+    pagerduty_routing_key: str | None = typer.Option(
+        None, "--pagerduty-routing-key", help='PagerDuty Events API v2 routing key; "" removes it.'
+    ),
+    production_lines: str | None = typer.Option(
+        None, "--production-lines", help='Comma-separated numbers whose flags page on-call ("" for none).'
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Alert channels ("API Tooling"): Slack on line changes, PagerDuty on production-line flags."""
+    from phoneline.notify import tooling
+    from phoneline.notify.schemas import AlertSettingsUpdate
+
+    given: dict[str, Any] = {}
+    if slack_webhook_url is not None:
+        given["slack_webhook_url"] = slack_webhook_url
+    if slack_on is not None:
+        given["slack_on"] = slack_on
+    if pagerduty_routing_key is not None:
+        given["pagerduty_routing_key"] = pagerduty_routing_key
+    if production_lines is not None:
+        given["production_lines"] = [n.strip() for n in production_lines.split(",") if n.strip()]
+    settings = Settings()
+    change = AlertSettingsUpdate(**given)
+    output(run_in_session(lambda s: tooling.configure(s, settings, partner_id, change)), as_json)
+
+
+@partners_app.command("alerts")
+@command
+def partners_alerts(
+    partner_id: str = typer.Argument(..., metavar="ID"),
+    limit: int = typer.Option(50, min=1, max=1000, help="Newest first, at most this many."),
+    as_json: bool = JsonOption,
+) -> None:
+    """What was sent (or is being sent) to a partner's Slack and PagerDuty, newest first."""
+    from phoneline.notify import tooling
+
+    def human(d: dict[str, Any]) -> str:
+        rows = [
+            f"{a['created_at']}  {a['channel']:<9} {a['state']:<8} {a['attempts']:>2}  {a['summary']}"
+            + (f"  ({a['last_error']})" if a["last_error"] else "")
+            for a in d["alerts"]
+        ]
+        return "\n".join(rows) or "(no alerts)"
+
+    output(run_in_session(lambda s: tooling.alert_log(s, partner_id, limit=limit)), as_json, human)
+
+
 @keys_app.command("create")
 @command
 def keys_create(

@@ -95,10 +95,13 @@ class Receiver:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender died mid-request (a killed worker): nothing was delivered
                 received = Received(
                     path=self.path,
                     headers={name.lower(): value for name, value in self.headers.items()},
-                    body=self.rfile.read(length),
+                    body=body,
                     at=time.monotonic(),
                 )
                 reply = receiver._record(received)
@@ -127,7 +130,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), name="webhook-receiver", daemon=True
+        )
         self.thread.start()
 
     @property

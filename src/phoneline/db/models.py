@@ -13,11 +13,13 @@ from phoneline.chats.models import (
 )
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
+from phoneline.notify.models import AlertNotification, PartnerAlertSettings
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.reputation.models import ReputationAudit
 from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AlertNotification",
     "ApiKey",
     "Attachment",
     "Base",
@@ -33,6 +35,7 @@ __all__ = [
     "OptOutOverride",
     "OutboxEvent",
     "Partner",
+    "PartnerAlertSettings",
     "ReputationAudit",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -22,7 +22,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,8 +50,18 @@ log = get_logger("phoneline.webhooks.dispatcher")
 FailureAlert = Callable[[AsyncSession, WebhookSubscription, int, datetime], Awaitable[None]]
 # (session, events just fanned out, now): more consumers of the same outbox rows (alert channels).
 EventConsumer = Callable[[AsyncSession, list[queue.ClaimedEvent], datetime], Awaitable[None]]
-# (dispatcher, now): more work done in the same loop (alert channels' own deliveries).
-ExtraWork = Callable[[datetime], Awaitable[bool]]
+
+
+class Companion(Protocol):
+    """More work done on the dispatcher's turns (the alert channels' own sends)."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def step(self, now: datetime) -> bool: ...
+
+    def in_flight(self) -> set[asyncio.Task[None]]: ...
 
 
 def default_worker_id() -> str:
@@ -86,7 +96,7 @@ class Dispatcher:
         self.concurrency = max(1, settings.webhook_concurrency)
         self.on_failure_alert: list[FailureAlert] = []
         self.event_consumers: list[EventConsumer] = []
-        self.extra_work: list[ExtraWork] = []
+        self.companions: list[Companion] = []
         self._client: httpx.AsyncClient | None = None
         self._box: SecretBox | None = None
         # Decrypted signing secrets by ciphertext: decrypting once per subscription, not per attempt.
@@ -115,13 +125,19 @@ class Dispatcher:
             ),
         )
         outbox.add_waker(self._wake_from_any_thread)
+        for companion in self.companions:
+            await companion.open()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
         outbox.remove_waker(self._wake_from_any_thread)
         # Attempts in flight end within the attempt timeout; record them rather than let leases lapse.
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=self.settings.webhook_timeout_s + 1)
+            _done, stuck = await asyncio.wait(
+                list(self._in_flight), timeout=self.settings.webhook_timeout_s + 1
+            )
+            for task in stuck:  # their leases expire and another turn sends them again
+                task.cancel()
         if self._finished:
             try:
                 async with self.sessions() as session:
@@ -134,6 +150,11 @@ class Dispatcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        for companion in self.companions:
+            await companion.close()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def _wake_from_any_thread(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -177,8 +198,9 @@ class Dispatcher:
             while True:
                 self._events_maybe_waiting = True
                 progressed = await self.step()
-                if self._in_flight:
-                    await asyncio.wait(list(self._in_flight))
+                busy = set(self._in_flight).union(*(c.in_flight() for c in self.companions))
+                if busy:
+                    await asyncio.wait(busy)
                     continue
                 if not progressed and not self._finished:
                     return
@@ -213,8 +235,8 @@ class Dispatcher:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         extra = False
-        for work in self.extra_work:
-            extra = await work(now) or extra
+        for companion in self.companions:
+            extra = await companion.step(now) or extra
         return bool(finished or events or jobs or extra)
 
     async def _fan_out(self, session: AsyncSession, now: datetime) -> list[queue.ClaimedEvent]:
@@ -420,8 +442,22 @@ def build_dispatcher(
     clock: Clock | None = None,
     worker_id: str | None = None,
 ) -> Dispatcher:
-    """The dispatcher with every outbox consumer this build has (webhooks, and alert channels)."""
-    return Dispatcher(settings, sessions, clock=clock, worker_id=worker_id)
+    """The dispatcher with every outbox consumer: webhooks, and the partners' alert channels."""
+    from phoneline.notify.sender import AlertSender
+
+    dispatcher = Dispatcher(settings, sessions, clock=clock, worker_id=worker_id)
+    alerts = AlertSender(
+        settings,
+        sessions,
+        worker_id=dispatcher.worker_id,
+        retry=dispatcher.retry,
+        wake=dispatcher.wake,
+        clock=dispatcher.clock,
+    )
+    dispatcher.event_consumers.append(alerts.plan)
+    dispatcher.on_failure_alert.append(alerts.subscription_failing)
+    dispatcher.companions.append(alerts)
+    return dispatcher
 
 
 class InProcessDispatcher:

@@ -1,0 +1,1 @@
+"""Partner alert channels ("API Tooling"): Slack messages and PagerDuty pages about line changes."""

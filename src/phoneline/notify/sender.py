@@ -1,0 +1,332 @@
+"""Alert channels riding on the webhook dispatcher: plan alerts from the outbox, send them, retry them.
+
+`plan` runs inside the dispatcher's fan-out transaction (so an alert exists exactly when its event has
+been fanned out), `subscription_failing` inside the transaction that records the failing attempt, and
+`step` on every dispatcher turn: it writes back finished sends, claims due Slack batches and pages under
+a lease, and starts them as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from phoneline.api.errors import ApiError
+from phoneline.clock import Clock
+from phoneline.crypto import SecretBox
+from phoneline.db.base import as_utc
+from phoneline.logging import get_logger
+from phoneline.notify import pagerduty, repository, slack
+from phoneline.notify.models import AlertKind, AlertState, Channel, PartnerAlertSettings, SlackOn
+from phoneline.settings import Settings
+from phoneline.webhooks.models import WebhookSubscription
+from phoneline.webhooks.queue import ClaimedEvent
+from phoneline.webhooks.retry import RetryPolicy, parse_retry_after
+from phoneline.webhooks.sender import Verdict, verdict_for
+from phoneline.webhooks.signing import iso
+
+STATUS_UPDATED = "phone_number.status_updated"
+SLACK_BATCH_LIMIT = 200
+PAGE_LIMIT = 16
+
+log = get_logger("phoneline.notify")
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    alerts: list[repository.ClaimedAlert]
+    verdict: Verdict
+    status_code: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+def _alert_row(
+    partner_id: uuid.UUID,
+    channel: Channel,
+    kind: AlertKind,
+    payload: dict[str, Any],
+    now: datetime,
+    event: ClaimedEvent | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "partner_id": partner_id,
+        "channel": channel.value,
+        "kind": kind.value,
+        "event_seq": event.seq if event else None,
+        "line_id": event.line_id if event else None,
+        "payload": {"kind": kind.value, **payload},
+        "state": AlertState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _slack_on(tooling: PartnerAlertSettings | None) -> bool:
+    return bool(tooling and tooling.slack_webhook_url_encrypted and tooling.slack_on != SlackOn.OFF.value)
+
+
+class AlertSender:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        worker_id: str,
+        retry: RetryPolicy,
+        wake: Callable[[], None],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sessions = sessions
+        self.worker_id = worker_id
+        self.retry = retry
+        self.wake = wake
+        self._client: httpx.AsyncClient | None = None
+        self._box: SecretBox | None = None
+        self._finished: list[SendOutcome] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Monotonic time of the next look at the queue; 0 = look on the next turn.
+        self._next_look = 0.0
+
+    # --- lifecycle (driven by the dispatcher) ------------------------------------------------------
+
+    async def open(self) -> None:
+        self._client = httpx.AsyncClient(timeout=None, follow_redirects=False, trust_env=False)
+
+    async def close(self) -> None:
+        if self._tasks:
+            _done, stuck = await asyncio.wait(list(self._tasks), timeout=self.settings.webhook_timeout_s + 1)
+            for task in stuck:
+                task.cancel()
+        if self._finished:
+            try:
+                async with self.sessions() as session:
+                    await self._record(session, self._finished, self.clock.now())
+                    await session.commit()
+            except Exception:
+                log.exception("alert_final_record_failed")  # leases expire: sent again, not lost
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def in_flight(self) -> set[asyncio.Task[None]]:
+        return self._tasks
+
+    # --- planning ----------------------------------------------------------------------------------
+
+    def _secret(self, encrypted: str) -> str:
+        if self._box is None:
+            self._box = SecretBox.from_settings(self.settings)
+        return self._box.decrypt(encrypted)
+
+    def _link(self, line_id: uuid.UUID | None) -> str:
+        return f"{self.settings.base_url}/dashboard/lines/{line_id}" if line_id else self.settings.base_url
+
+    async def plan(self, session: AsyncSession, events: list[ClaimedEvent], now: datetime) -> None:
+        """Alerts for line changes, in the fan-out transaction of their events."""
+        changes = [event for event in events if event.event_type == STATUS_UPDATED]
+        if not changes:
+            return
+        configured = await repository.settings_for(session, {event.partner_id for event in changes})
+        rows = []
+        for event in changes:
+            tooling = configured.get(event.partner_id)
+            if tooling is not None:
+                rows.extend(self._plan_event(tooling, event, now))
+        await repository.insert_alerts(session, rows)
+        if rows:
+            self._next_look = 0.0
+
+    def _plan_event(
+        self, tooling: PartnerAlertSettings, event: ClaimedEvent, now: datetime
+    ) -> list[dict[str, Any]]:
+        data = event.data
+        base = {
+            "number": data["phone_number"],
+            "changed_at": data["changed_at"],
+            "link": self._link(event.line_id),
+        }
+        rows = []
+
+        def alert(channel: Channel, kind: AlertKind, change: dict[str, str]) -> dict[str, Any]:
+            return _alert_row(event.partner_id, channel, kind, {**base, **change}, now, event)
+
+        status = {"field": "status", "old": data["previous_status"], "new": data["new_status"]}
+        health = {"field": "health", "old": data["previous_health_status"], "new": data["new_health_status"]}
+        status_changed = status["old"] != status["new"]
+        if _slack_on(tooling):
+            if status_changed:
+                rows.append(alert(Channel.SLACK, AlertKind.LINE_STATUS, status))
+            if health["old"] != health["new"] and tooling.slack_on == SlackOn.STATUS_AND_HEALTH.value:
+                rows.append(alert(Channel.SLACK, AlertKind.LINE_HEALTH, health))
+        if (
+            tooling.pagerduty_routing_key_encrypted
+            and status_changed
+            and data["phone_number"] in tooling.production_lines
+        ):
+            kind = AlertKind.PAGE_TRIGGER if status["new"] == "FLAGGED" else AlertKind.PAGE_RESOLVE
+            rows.append(alert(Channel.PAGERDUTY, kind, status))
+        return rows
+
+    async def subscription_failing(
+        self, session: AsyncSession, subscription: WebhookSubscription, level: int, now: datetime
+    ) -> None:
+        """Tell the partner's Slack that a webhook subscription is failing (50%, 90%) or was cut off."""
+        tooling = await repository.get_settings(session, subscription.partner_id)
+        if not _slack_on(tooling):
+            return
+        window = timedelta(seconds=self.settings.webhook_failure_window_s)
+        failing_since = as_utc(subscription.failing_since or now)
+        payload = {
+            # Without query string: it may carry the partner's own credentials.
+            "target_url": subscription.target_url.split("?", 1)[0],
+            "subscription_id": str(subscription.id),
+            "level": level,
+            "failing_since": iso(failing_since),
+            "deactivates_at": iso(failing_since + window),
+            "window_hours": window.total_seconds() / 3600,
+        }
+        row = _alert_row(subscription.partner_id, Channel.SLACK, AlertKind.SUBSCRIPTION_FAILING, payload, now)
+        await repository.insert_alerts(session, [row])
+        self._next_look = 0.0
+
+    # --- sending -----------------------------------------------------------------------------------
+
+    async def step(self, now: datetime) -> bool:
+        """Write back finished sends and start due ones; cheap when there is nothing to do."""
+        if not self._finished and time.monotonic() < self._next_look:
+            return False
+        self._next_look = time.monotonic() + self.settings.webhook_poll_interval_s
+        finished, self._finished = self._finished, []
+        lease_until = now + timedelta(seconds=self.settings.webhook_lease_s)
+        try:
+            async with self.sessions() as session:
+                await self._record(session, finished, now)
+                batches = await repository.claim_slack_batches(
+                    session,
+                    now=now,
+                    coalesced_before=now - timedelta(seconds=self.settings.slack_coalesce_s),
+                    worker=self.worker_id,
+                    lease_until=lease_until,
+                    limit=SLACK_BATCH_LIMIT,
+                )
+                pages = await repository.claim_pages(
+                    session, now=now, worker=self.worker_id, lease_until=lease_until, limit=PAGE_LIMIT
+                )
+                tooling = await repository.settings_for(
+                    session, {alert.partner_id for alert in [*batches, *pages]}
+                )
+                await session.commit()
+        except BaseException:
+            self._finished[:0] = finished
+            raise
+        by_partner: dict[uuid.UUID, list[repository.ClaimedAlert]] = defaultdict(list)
+        for alert in batches:
+            by_partner[alert.partner_id].append(alert)
+        for partner_id, alerts in by_partner.items():
+            self._start(self._send_slack(tooling.get(partner_id), alerts))
+        for page in pages:
+            self._start(self._send_page(tooling.get(page.partner_id), page))
+        return bool(finished or batches or pages)
+
+    def _start(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _done(self, outcome: SendOutcome) -> None:
+        self._finished.append(outcome)
+        self._next_look = 0.0
+        self.wake()
+
+    async def _send_slack(
+        self, tooling: PartnerAlertSettings | None, alerts: list[repository.ClaimedAlert]
+    ) -> None:
+        if tooling is None or not tooling.slack_webhook_url_encrypted:
+            self._done(SendOutcome(alerts, Verdict.FINAL, error="Slack is no longer configured"))
+            return
+        try:
+            async with asyncio.timeout(self.settings.webhook_timeout_s + 1):
+                reply = await slack.send(
+                    self._secret(tooling.slack_webhook_url_encrypted),
+                    [alert.payload for alert in alerts],
+                    allow_private=self.settings.allow_private_webhook_targets,
+                    timeout_s=self.settings.webhook_timeout_s,
+                )
+        except ApiError as refused:
+            self._done(SendOutcome(alerts, Verdict.RETRYABLE, error=f"refused: {refused.message}"))
+            return
+        except Exception as failure:
+            self._done(SendOutcome(alerts, Verdict.RETRYABLE, error=f"network error: {failure!r}"))
+            return
+        retry_after = parse_retry_after(reply.retry_after, self.clock.now())
+        error = None if 200 <= reply.status_code < 300 else reply.body[:500]
+        self._done(SendOutcome(alerts, verdict_for(reply.status_code), reply.status_code, error, retry_after))
+
+    async def _send_page(self, tooling: PartnerAlertSettings | None, alert: repository.ClaimedAlert) -> None:
+        if tooling is None or not tooling.pagerduty_routing_key_encrypted:
+            self._done(SendOutcome([alert], Verdict.FINAL, error="PagerDuty is no longer configured"))
+            return
+        assert self._client is not None
+        action = "trigger" if alert.kind == AlertKind.PAGE_TRIGGER.value else "resolve"
+        body = pagerduty.event(self._secret(tooling.pagerduty_routing_key_encrypted), action, alert.payload)
+        try:
+            async with asyncio.timeout(self.settings.webhook_timeout_s):
+                status, excerpt, retry_after = await pagerduty.send(
+                    self._client,
+                    self.settings.pagerduty_events_url,
+                    body,
+                    allow_private=self.settings.allow_private_webhook_targets,
+                )
+        except ApiError as refused:
+            self._done(SendOutcome([alert], Verdict.RETRYABLE, error=f"refused: {refused.message}"))
+            return
+        except (TimeoutError, httpx.HTTPError) as failure:
+            self._done(SendOutcome([alert], Verdict.RETRYABLE, error=f"network error: {failure!r}"))
+            return
+        error = None if 200 <= status < 300 else excerpt[:500]
+        retry_after_s = parse_retry_after(retry_after, self.clock.now())
+        self._done(SendOutcome([alert], verdict_for(status), status, error, retry_after_s))
+
+    async def _record(self, session: AsyncSession, finished: list[SendOutcome], now: datetime) -> None:
+        updates = []
+        for outcome in finished:
+            for alert in outcome.alerts:
+                attempts = alert.attempts + 1
+                next_at = None
+                if outcome.verdict is Verdict.SUCCEEDED:
+                    state = AlertState.SENT
+                elif outcome.verdict is Verdict.RETRYABLE:
+                    next_at = self.retry.next_attempt_at(attempts, now, outcome.retry_after_s)
+                    state = AlertState.FAILED if next_at is None else AlertState.PENDING
+                else:
+                    state = AlertState.FAILED
+                if state is AlertState.FAILED:
+                    log.warning(
+                        "alert_failed", alert_id=str(alert.id), channel=alert.channel, error=outcome.error
+                    )
+                updates.append(
+                    repository.AlertUpdate(
+                        id=alert.id,
+                        attempts=attempts,
+                        state=state.value,
+                        next_attempt_at=next_at,
+                        status_code=outcome.status_code,
+                        error=outcome.error,
+                        sent_at=now if state is AlertState.SENT else None,
+                    )
+                )
+        await repository.record(session, self.worker_id, updates, now)

@@ -1,0 +1,140 @@
+"""The rules for a partner's "API Tooling" alert settings (`phoneline partners configure`)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.api.errors import InvalidParameter
+from phoneline.crypto import SecretBox
+from phoneline.db.base import as_utc, utcnow
+from phoneline.lines.numbers import to_e164
+from phoneline.net.outbound import validate_url
+from phoneline.notify import repository
+from phoneline.notify.models import AlertKind, AlertNotification, PartnerAlertSettings, SlackOn
+from phoneline.notify.schemas import (
+    AlertLog,
+    AlertOut,
+    AlertSettingsOut,
+    AlertSettingsUpdate,
+    redact,
+    redact_url,
+)
+from phoneline.partners.service import require_partner
+from phoneline.settings import Settings
+
+MAX_ROUTING_KEY_LENGTH = 64
+
+
+def parse_slack_on(value: str) -> SlackOn:
+    normalized = ",".join(part.strip().lower() for part in value.split(",") if part.strip())
+    if normalized == "health,status":
+        normalized = SlackOn.STATUS_AND_HEALTH.value
+    for choice in SlackOn:
+        if normalized == choice.value:
+            return choice
+    raise InvalidParameter(f"'{value}' is not a Slack setting; use status, status,health or off.")
+
+
+def _routing_key(value: str) -> str:
+    key = value.strip()
+    if len(key) > MAX_ROUTING_KEY_LENGTH or not key.isalnum():
+        raise InvalidParameter("A PagerDuty routing key is up to 64 letters and digits (Events API v2).")
+    return key
+
+
+def shown(settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid.UUID) -> AlertSettingsOut:
+    if row is None:
+        return AlertSettingsOut(
+            partner_id=partner_id,
+            slack_webhook_url=None,
+            slack_on=SlackOn.STATUS.value,
+            pagerduty_routing_key=None,
+            production_lines=[],
+            updated_at=None,
+        )
+    box = SecretBox.from_settings(settings)
+    slack = box.decrypt(row.slack_webhook_url_encrypted) if row.slack_webhook_url_encrypted else None
+    key = box.decrypt(row.pagerduty_routing_key_encrypted) if row.pagerduty_routing_key_encrypted else None
+    return AlertSettingsOut(
+        partner_id=partner_id,
+        slack_webhook_url=redact_url(slack),
+        slack_on=row.slack_on,
+        pagerduty_routing_key=redact(key),
+        production_lines=list(row.production_lines),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+async def show_settings(session: AsyncSession, settings: Settings, partner_id: str) -> AlertSettingsOut:
+    partner = await require_partner(session, partner_id)
+    return shown(settings, await repository.get_settings(session, partner.id), partner.id)
+
+
+async def configure(
+    session: AsyncSession, settings: Settings, partner_id: str, change: AlertSettingsUpdate
+) -> AlertSettingsOut:
+    partner = await require_partner(session, partner_id)
+    given = change.model_fields_set
+    # Validate everything before changing anything.
+    slack_url = None
+    if "slack_webhook_url" in given and change.slack_webhook_url:
+        slack_url = await validate_url(
+            change.slack_webhook_url,
+            allow_private=settings.allow_private_webhook_targets,
+            what="Slack webhook URL",
+        )
+    slack_on = parse_slack_on(change.slack_on) if change.slack_on is not None else None
+    routing_key = None
+    if "pagerduty_routing_key" in given and change.pagerduty_routing_key:
+        routing_key = _routing_key(change.pagerduty_routing_key)
+    production_lines = None
+    if change.production_lines is not None:
+        production_lines = list(dict.fromkeys(to_e164(number) for number in change.production_lines))
+
+    box = SecretBox.from_settings(settings)
+    row = await repository.get_settings(session, partner.id)
+    if row is None:
+        row = PartnerAlertSettings(partner_id=partner.id, slack_on=SlackOn.STATUS.value, production_lines=[])
+        session.add(row)
+    if "slack_webhook_url" in given:
+        row.slack_webhook_url_encrypted = box.encrypt(slack_url) if slack_url else None
+    if slack_on is not None:
+        row.slack_on = slack_on.value
+    if "pagerduty_routing_key" in given:
+        row.pagerduty_routing_key_encrypted = box.encrypt(routing_key) if routing_key else None
+    if production_lines is not None:
+        row.production_lines = production_lines
+    row.updated_at = utcnow()
+    await session.flush()
+    return shown(settings, row, partner.id)
+
+
+def _summary(alert: AlertNotification) -> str:
+    payload = alert.payload
+    if alert.kind == AlertKind.SUBSCRIPTION_FAILING.value:
+        return f"webhook subscription {payload['subscription_id']} failing ({payload['level']}%)"
+    return f"{payload['number']} {payload['field']} {payload['old']} -> {payload['new']}"
+
+
+async def alert_log(session: AsyncSession, partner_id: str, *, limit: int = 50) -> AlertLog:
+    """What was (or is being) sent to the partner's channels, newest first."""
+    partner = await require_partner(session, partner_id)
+    return AlertLog(
+        alerts=[
+            AlertOut(
+                id=alert.id,
+                channel=alert.channel,
+                kind=alert.kind,
+                state=alert.state,
+                attempts=alert.attempts,
+                last_status_code=alert.last_status_code,
+                last_error=alert.last_error,
+                created_at=as_utc(alert.created_at),
+                sent_at=as_utc(alert.sent_at) if alert.sent_at else None,
+                summary=_summary(alert),
+            )
+            for alert in await repository.list_alerts(session, partner.id, limit=limit)
+        ]
+    )
