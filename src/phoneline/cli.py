@@ -276,9 +276,12 @@ def partners_configure(
     production_lines: str | None = typer.Option(
         None, "--production-lines", help='Comma-separated numbers whose flags page on-call ("" for none).'
     ),
+    pacing: str | None = typer.Option(
+        None, "--pacing", help="advise (default: only a flag blocks sends) or enforce (docs/reputation.md)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Alert channels ("API Tooling"): Slack on line changes, PagerDuty on production-line flags."""
+    """API Tooling: Slack on line changes, PagerDuty on production-line flags, and the pacing policy."""
     from phoneline.notify import tooling
     from phoneline.notify.schemas import AlertSettingsUpdate
 
@@ -291,6 +294,8 @@ def partners_configure(
         given["pagerduty_routing_key"] = pagerduty_routing_key
     if production_lines is not None:
         given["production_lines"] = [n.strip() for n in production_lines.split(",") if n.strip()]
+    if pacing is not None:
+        given["pacing"] = pacing
     settings = Settings()
     change = AlertSettingsUpdate(**given)
     output(run_in_session(lambda s: tooling.configure(s, settings, partner_id, change)), as_json)
@@ -442,8 +447,34 @@ def lines_list(
 @lines_app.command("show")
 @command
 def lines_show(number: str, as_json: bool = JsonOption) -> None:
-    """Show one line."""
-    _line_result(lambda s: lines.require_line(s, number), as_json)
+    """Show one line with today's capacity and pace (`pacing`)."""
+    from datetime import UTC, datetime
+
+    from phoneline.reputation.pacing_guard import pacing_views
+
+    settings = Settings()
+
+    async def work(session: AsyncSession) -> line_schemas.OperatorLine:
+        line = await lines.require_line(session, number)
+        pacing = None
+        if line.partner_id is not None:
+            views = await pacing_views(session, line.partner_id, [line], settings, datetime.now(UTC))
+            pacing = views[line.id]
+        return line_schemas.operator_line(line, settings.base_url, pacing)
+
+    def human(d: dict[str, Any]) -> str:
+        table = _line_table([d])
+        pacing = d.get("pacing")
+        if not pacing:
+            return table
+        new, messages, pace = pacing["new_conversations"], pacing["messages"], pacing["pace"]
+        return (
+            f"{table}\npacing {pacing['mode']}: new conversations {new['used']}/{new['limit'] or '-'}, "
+            f"messages {messages['used']}/{messages['limit']}, "
+            f"{pace['sends_last_minute']} sends in the last minute (limit {pace['limit_per_minute'] or '-'})"
+        )
+
+    output(run_in_session(work), as_json, human)
 
 
 @lines_app.command("history")

@@ -6,6 +6,7 @@ There is no create or delete: lines are provisioned by the operator.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import NoReturn
 
 from fastapi import APIRouter
@@ -17,6 +18,7 @@ from phoneline.api.errors import MethodNotAllowed
 from phoneline.api.runtime import Runtime
 from phoneline.lines import schemas, service
 from phoneline.lines.models import Line
+from phoneline.reputation.pacing_guard import pacing_views
 
 router = APIRouter(prefix="/v3", tags=["phone_numbers"])
 
@@ -39,15 +41,18 @@ async def _cached_list(
 
 @router.get("/phone_numbers", response_model=schemas.PhoneNumberList, summary="List your phone numbers")
 async def list_phone_numbers(partner: Partner, runtime: RuntimeDep) -> Response:
-    doc_base = runtime.settings.base_url
+    settings = runtime.settings
 
-    def render(lines: Sequence[Line]) -> bytes:
+    async def load() -> bytes:
+        async with runtime.sessions() as session:
+            lines = await service.list_partner_lines(session, partner.partner_id)
+            pacing = await pacing_views(session, partner.partner_id, lines, settings, datetime.now(UTC))
         listing = schemas.PhoneNumberList(
-            phone_numbers=[schemas.phone_number(line, doc_base) for line in lines]
+            phone_numbers=[schemas.phone_number(line, settings.base_url, pacing[line.id]) for line in lines]
         )
         return listing.model_dump_json().encode()
 
-    return await _cached_list(runtime, partner, "v3", render)
+    return Response(await runtime.line_lists.get((partner.partner_id, "v3"), load), media_type=JSON)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from phoneline.db.base import as_utc
 from phoneline.lines.models import Line, LineHistory
+from phoneline.reputation.pacing_guard import PacingOut
 
 HEALTH_GUIDE_PATH = "/guides/phone-health"
 
@@ -28,6 +29,8 @@ class PhoneNumber(BaseModel):
     reputation: Health
     forwarding_number: str | None
     line_type: Literal["iMessage", "RCS"]
+    # phoneline extension (docs/api.md): today's capacity and pace; the official clients ignore it.
+    pacing: PacingOut | None = None
 
 
 class PhoneNumberList(BaseModel):
@@ -69,7 +72,7 @@ def health_doc_url(doc_base: str, status: str) -> str:
     return f"{doc_base}{HEALTH_GUIDE_PATH}#{status.lower().replace('_', '-')}"
 
 
-def phone_number(line: Line, doc_base: str) -> PhoneNumber:
+def phone_number(line: Line, doc_base: str, pacing: PacingOut | None = None) -> PhoneNumber:
     health = Health.model_validate(
         {"status": line.health_status, "doc_url": health_doc_url(doc_base, line.health_status)}
     )
@@ -82,6 +85,7 @@ def phone_number(line: Line, doc_base: str) -> PhoneNumber:
             "reputation": health,
             "forwarding_number": line.forwarding_number,
             "line_type": line.line_type,
+            "pacing": pacing,
         }
     )
 
@@ -102,8 +106,8 @@ class OperatorLine(PhoneNumber):
     updated_at: datetime
 
 
-def operator_line(line: Line, doc_base: str) -> OperatorLine:
-    base = phone_number(line, doc_base).model_dump()
+def operator_line(line: Line, doc_base: str, pacing: PacingOut | None = None) -> OperatorLine:
+    base = phone_number(line, doc_base, pacing).model_dump()
     return OperatorLine.model_validate(
         {
             **base,

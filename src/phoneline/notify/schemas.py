@@ -15,6 +15,8 @@ class AlertSettingsUpdate(BaseModel):
     slack_on: str | None = None
     pagerduty_routing_key: str | None = None
     production_lines: list[str] | None = None
+    # Not an alert, but the same "API Tooling" settings page: advise or enforce (reputation/pacing.py).
+    pacing: str | None = None
 
 
 class AlertSettingsOut(BaseModel):
@@ -23,6 +25,7 @@ class AlertSettingsOut(BaseModel):
     slack_on: str
     pagerduty_routing_key: str | None
     production_lines: list[str]
+    pacing: str = "advise"
     updated_at: datetime | None
 
 

@@ -22,6 +22,7 @@ from phoneline.notify.schemas import (
     redact_url,
 )
 from phoneline.partners.service import require_partner
+from phoneline.reputation.pacing import PacingMode
 from phoneline.settings import Settings
 
 MAX_ROUTING_KEY_LENGTH = 64
@@ -44,10 +45,13 @@ def _routing_key(value: str) -> str:
     return key
 
 
-def shown(settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid.UUID) -> AlertSettingsOut:
+def shown(
+    settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid.UUID, pacing: str = "advise"
+) -> AlertSettingsOut:
     if row is None:
         return AlertSettingsOut(
             partner_id=partner_id,
+            pacing=pacing,
             slack_webhook_url=None,
             slack_on=SlackOn.STATUS.value,
             pagerduty_routing_key=None,
@@ -59,6 +63,7 @@ def shown(settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid
     key = box.decrypt(row.pagerduty_routing_key_encrypted) if row.pagerduty_routing_key_encrypted else None
     return AlertSettingsOut(
         partner_id=partner_id,
+        pacing=pacing,
         slack_webhook_url=redact_url(slack),
         slack_on=row.slack_on,
         pagerduty_routing_key=redact(key),
@@ -69,7 +74,16 @@ def shown(settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid
 
 async def show_settings(session: AsyncSession, settings: Settings, partner_id: str) -> AlertSettingsOut:
     partner = await require_partner(session, partner_id)
-    return shown(settings, await repository.get_settings(session, partner.id), partner.id)
+    return shown(
+        settings, await repository.get_settings(session, partner.id), partner.id, partner.pacing_mode
+    )
+
+
+def parse_pacing(value: str) -> PacingMode:
+    try:
+        return PacingMode(value.strip().lower())
+    except ValueError:
+        raise InvalidParameter(f"'{value}' is not a pacing policy; use advise or enforce.") from None
 
 
 async def configure(
@@ -89,6 +103,7 @@ async def configure(
     routing_key = None
     if "pagerduty_routing_key" in given and change.pagerduty_routing_key:
         routing_key = _routing_key(change.pagerduty_routing_key)
+    pacing = parse_pacing(change.pacing) if change.pacing is not None else None
     production_lines = None
     if change.production_lines is not None:
         production_lines = list(dict.fromkeys(to_e164(number) for number in change.production_lines))
@@ -106,9 +121,11 @@ async def configure(
         row.pagerduty_routing_key_encrypted = box.encrypt(routing_key) if routing_key else None
     if production_lines is not None:
         row.production_lines = production_lines
+    if pacing is not None:
+        partner.pacing_mode = pacing.value
     row.updated_at = utcnow()
     await session.flush()
-    return shown(settings, row, partner.id)
+    return shown(settings, row, partner.id, partner.pacing_mode)
 
 
 def _summary(alert: AlertNotification) -> str:
