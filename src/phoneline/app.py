@@ -49,7 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.dispatcher = dispatcher
         scorer = (
-            InProcessReputationWorker(ReputationWorker(settings.reputation, runtime.sessions))
+            InProcessReputationWorker(
+                ReputationWorker(
+                    settings.reputation,
+                    runtime.sessions,
+                    carrier=settings if settings.transport == "simulator" else None,
+                )
+            )
             if settings.reputation_worker_enabled
             else None
         )

@@ -262,3 +262,50 @@ def test_audit_explains_the_line_and_enforces_one_at_a_time_and_a_cooldown(
         with pytest.raises(Exception) as hidden:
             call()
         assert getattr(hidden.value, "status_code", None) == 404
+
+
+def test_the_simulated_carrier_flags_a_line_that_keeps_sending_while_critical_and_clears_it_later(
+    account: Callable[..., Any], cli: Cli, settings: Settings
+) -> None:
+    import asyncio
+
+    sending = account(LINE)
+    chats = open_chats(sending.client, recipients(10))
+    send_round(sending.client, chats)
+    assert score(cli)["health_status"] == "CRITICAL"
+    sending.client.chats.messages.send(next(iter(chats.values())), message=text("and again"))  # keeps sending
+
+    carrier = settings.model_copy(
+        update={"simulator_flag_after_s": 600.0, "simulator_unflag_after_s": 3600.0}
+    )
+    start = datetime.now(UTC)
+
+    def tick_at(moment: datetime) -> None:
+        async def run() -> None:
+            engine = create_engine(settings, pool=False)
+            worker = ReputationWorker(
+                settings.reputation, create_sessionmaker(engine), Clock(moment), carrier=carrier
+            )
+            await worker.tick()
+            await engine.dispose()
+
+        asyncio.run(run())
+
+    def line() -> dict[str, Any]:
+        return dict(cli("lines", "show", LINE))
+
+    tick_at(start + timedelta(seconds=599))
+    assert line()["status"] == "ACTIVE"
+    tick_at(start + timedelta(seconds=601))
+    assert (line()["status"], line()["flag_reason"]) == (
+        "FLAGGED",
+        "carrier: the line stayed CRITICAL while it kept sending",
+    )
+    tick_at(start + timedelta(seconds=601 + 3601))
+    assert line()["status"] == "ACTIVE"
+    history = [
+        (h["new_value"], h["actor"])
+        for h in cli("lines", "history", LINE)["history"]
+        if h["field"] == "status"
+    ]
+    assert history == [("FLAGGED", "carrier"), ("ACTIVE", "carrier")]

@@ -175,3 +175,30 @@ async def recent_sends(
         .group_by(Message.line_id)
     )
     return {line_id: (int(count), oldest) for line_id, count, oldest in await session.execute(query)}
+
+
+async def last_change(session: AsyncSession, line_id: uuid.UUID, field: str) -> datetime | None:
+    from phoneline.lines.models import LineHistory
+
+    query = select(func.max(LineHistory.created_at)).where(
+        LineHistory.line_id == line_id, LineHistory.field == field
+    )
+    return await session.scalar(query)
+
+
+async def lines_in_state(
+    session: AsyncSession, *, status: str | None = None, health: str | None = None
+) -> list[Line]:
+    query = select(Line).where(Line.partner_id.is_not(None)).order_by(Line.id)
+    if status is not None:
+        query = query.where(Line.status == status)
+    if health is not None:
+        query = query.where(Line.health_status == health)
+    return list(await session.scalars(query))
+
+
+async def outbound_since(session: AsyncSession, line_id: uuid.UUID, since: datetime) -> int:
+    query = select(func.count()).where(
+        Message.line_id == line_id, Message.direction == "outbound", Message.created_at > since
+    )
+    return int(await session.scalar(query) or 0)

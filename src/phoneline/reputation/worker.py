@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from phoneline.clock import Clock, SystemClock
 from phoneline.logging import get_logger
 from phoneline.reputation import audits, engine, repository
+from phoneline.reputation.carrier import simulate_carrier
 from phoneline.reputation.policy import HealthPolicy
+from phoneline.settings import Settings
 
 log = get_logger("phoneline.reputation")
 QUEUE_BATCH = 500
@@ -25,9 +27,16 @@ SWEEP_BATCH = 200
 
 class ReputationWorker:
     def __init__(
-        self, policy: HealthPolicy, sessions: async_sessionmaker[AsyncSession], clock: Clock | None = None
+        self,
+        policy: HealthPolicy,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock | None = None,
+        *,
+        carrier: Settings | None = None,
     ) -> None:
         self.policy = policy
+        # With the simulator transport, its carrier's flags are decided here (reputation/carrier.py).
+        self.carrier = carrier
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self._stop = asyncio.Event()
@@ -65,6 +74,11 @@ class ReputationWorker:
         while await self.drain_once() == QUEUE_BATCH:
             pass
         await audits.complete_pending(self.sessions, self.policy, self.clock)
+        if self.carrier is not None:
+            async with self.sessions() as session:
+                for action in await simulate_carrier(session, self.carrier, self.clock.now()):
+                    log.info("simulated_carrier", action=action)
+                await session.commit()
         now = self.clock.now()
         if (
             self._last_sweep is None

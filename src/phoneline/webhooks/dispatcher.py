@@ -420,7 +420,9 @@ async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     sessions = create_sessionmaker(engine)
     dispatcher = build_dispatcher(settings, sessions, worker_id=worker_id)
     # The same process re-scores line health: both jobs claim their work with SKIP LOCKED.
-    scorer = ReputationWorker(settings.reputation, sessions)
+    scorer = ReputationWorker(
+        settings.reputation, sessions, carrier=settings if settings.transport == "simulator" else None
+    )
 
     def stop() -> None:
         dispatcher.stop()
