@@ -32,8 +32,10 @@ lint: $(STAMP)
 test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# wrk comes from Debian; install it on first use. BENCH_ARGS passes options (e.g. --duration 30).
 bench: $(STAMP)
-	$(BIN)/python bench/list_phone_numbers.py
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/list_phone_numbers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache
