@@ -22,3 +22,7 @@ def install_bench_routes(app: FastAPI) -> None:
     async def ready_bytes() -> Response:
         # The framework's ceiling: a route that returns pre-serialized bytes, nothing else.
         return Response(body_holder["body"], media_type="application/json")
+
+    from phoneline.chats.bench_baseline import install_send_baseline
+
+    install_send_baseline(app)

@@ -23,7 +23,8 @@ JSON = "application/json"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def get_sending(request: Request) -> Sending:
+async def get_sending(request: Request) -> Sending:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, on every request.
     sending: Sending = request.app.state.sending
     return sending
 
@@ -49,14 +50,15 @@ async def _send_once(
     status: int,
     work: Callable[[], Awaitable[BaseModel]],
 ) -> Response:
-    """Run a send, idempotently when a key is given.
+    """Run a send, idempotently when a key is given, and commit it.
 
     A repeat of a key returns the stored response. Two requests racing with one key (or two creating
     the same chat) both run; the unique constraints let one commit, and the other rolls back all it
     wrote and returns the winner's response (or, for a chat race, runs once more and reuses the chat).
     """
-    fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+    fingerprint = ""
     if key is not None:
+        fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
         replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
         if replay is not None:
             return _replayed(replay)
@@ -65,7 +67,9 @@ async def _send_once(
             body = schemas.to_json(await work())
             if key is not None:
                 idempotency.remember(session, partner.partner_id, key, fingerprint, status, body)
-            await session.flush()
+            # The request boundary commits here rather than in the session dependency, so a race
+            # lost on a unique constraint surfaces inside this loop.
+            await session.commit()
             return Response(body, status_code=status, media_type=JSON)
         except IntegrityError:
             await session.rollback()

@@ -192,7 +192,6 @@ def _new_chat(
         owner_handle_id=uuid.uuid4(),
         health_status="HEALTHY",
         health_updated_at=now,
-        unanswered_streak=0,
         created_at=now,
         updated_at=now,
     )
@@ -277,8 +276,8 @@ async def _write_outbound(
         )
     owner = schemas.owner_handle(chat, line.number, line.line_type)
     await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, owner, sender.doc_base)
-    # Inserts first; the counter upserts and the chat update take row locks, so they go last and hold
-    # them for as short a time as possible before the commit.
+    # Inserts first. The counter upserts take row locks, the line's row being the one every send on
+    # the line needs: it goes last, so it is held only until the commit.
     await session.flush()
     await activity.record(
         session,
@@ -288,10 +287,6 @@ async def _write_outbound(
         at=now,
         activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=new_chat),
     )
-    if not new_chat:
-        await repository.note_outbound(session, chat.id, now)
-    else:
-        chat.last_outbound_at, chat.unanswered_streak = now, 1
     submit_after_commit(
         session,
         sender.dispatcher,
@@ -683,7 +678,6 @@ async def receive_inbound(
         session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
         activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
     )  # fmt: skip
-    await repository.note_inbound(session, chat.id, now)
     return message
 
 

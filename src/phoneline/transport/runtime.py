@@ -99,5 +99,4 @@ class Sending:
         await self.dispatcher.close()
         await self.transport.close()
         await self.ingest.close()
-        await self.limiter.close()
         await self.http.aclose()
