@@ -182,7 +182,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         verdict = "meets" if row["ratio"] >= TARGET else "MISSES"
         lines.append(
-            f"- {row['database']}: ours / baseline = **{row['ratio']:.2f}** ({verdict} the {TARGET} target)"
+            f"- {row['database']}: ours / baseline = **{row['ratio']:.3f}** ({verdict} the {TARGET} target)"
         )
     return "\n".join(lines)
 

@@ -274,8 +274,7 @@ async def _write_outbound(
                 created_at=now,
             )
         )
-    owner = schemas.owner_handle(chat, line.number, line.line_type)
-    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, owner, sender.doc_base)
+    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, None, sender.doc_base)
     # Inserts first. The counter upserts take row locks, the line's row being the one every send on
     # the line needs: it goes last, so it is held only until the commit.
     await session.flush()
@@ -739,7 +738,6 @@ async def apply_delivery_reports(
             continue
         at = report.at or clock.now()
         message.updated_at = at
-        owner = schemas.owner_handle(chat, line.number, line.line_type)
         if report.status == "failed":
             message.delivery_status, message.failed_at = DeliveryStatus.FAILED.value, at
             message.failure_code, message.failure_reason = report.code, report.reason
@@ -750,10 +748,10 @@ async def apply_delivery_reports(
             )  # fmt: skip
         elif report.status == "delivered":
             message.delivery_status, message.delivered_at = DeliveryStatus.DELIVERED.value, at
-            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, owner, doc_base)
+            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, None, doc_base)
         else:
             message.delivery_status, message.read_at = DeliveryStatus.READ.value, at
             message.delivered_at = message.delivered_at or at
-            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, owner, doc_base)
+            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, None, doc_base)
         changed += 1
     return changed
