@@ -36,6 +36,8 @@ test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/list_phone_numbers.py $(BENCH_ARGS)
+	$(BIN)/python bench/send_message.py
+	$(BIN)/python bench/reputation.py $(REPUTATION_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -86,7 +86,7 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
                 chat = Chat(
                     id=uuid.uuid4(), partner_id=partner.id, line_id=line.id, recipient_key=f"+1415{i:03d}{j:04d}",
                     is_group=False, service="iMessage", owner_handle_id=uuid.uuid4(), health_status="HEALTHY",
-                    health_updated_at=now, unanswered_streak=0, created_at=now, updated_at=now,
+                    health_updated_at=now, created_at=now, updated_at=now,
                 )  # fmt: skip
                 session.add(chat)
                 chats.append((chat.id, line.id, partner.id))

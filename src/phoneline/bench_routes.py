@@ -22,6 +22,10 @@ def install_bench_routes(app: FastAPI) -> None:
         # The framework's ceiling: a route that returns pre-serialized bytes, nothing else.
         return Response(body_holder["body"], media_type="application/json")
 
+    from phoneline.chats.bench_baseline import install_send_baseline
+
+    install_send_baseline(app)
+
     # Match these first: a ceiling must not pay for scanning every other route (the dashboard's
     # included routers) before it is found.
     routes = app.router.routes

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.
     reputation: HealthPolicy = HealthPolicy()
     pacing: PacingPolicy = PacingPolicy()
-    # `phoneline serve` re-scores health in-process; off when separate `phoneline worker`s do it.
+    # Health re-scoring runs in `phoneline serve` and in every `phoneline worker`; false turns it off in
+    # that process (e.g. serve when separate workers do it).
     reputation_worker_enabled: bool = True
     # Development and tests only: lets every outbound URL (webhook targets, Slack, PagerDuty, fetched
     # media) use plain http and loopback/private/link-local addresses.

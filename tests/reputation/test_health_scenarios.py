@@ -162,7 +162,7 @@ async def _history_chat(
         Chat(
             id=chat_id, partner_id=partner_id, line_id=line_id, recipient_key=f"+1415555{at.day:04d}",
             is_group=False, service="iMessage", owner_handle_id=uuid.uuid4(), health_status="HEALTHY",
-            health_updated_at=at, unanswered_streak=0, created_at=at, updated_at=at,
+            health_updated_at=at, created_at=at, updated_at=at,
         )
     )  # fmt: skip
     await session.flush()

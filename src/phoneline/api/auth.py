@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from phoneline.api.deps import bearer_token, get_runtime
 from phoneline.api.errors import Unauthorized
 from phoneline.api.runtime import INVALID_KEY, Principal
-from phoneline.partners.repository import find_key_by_hash
+from phoneline.partners.repository import find_key_by_hash, partner_pacing_mode
 from phoneline.partners.service import hash_key
 
 
@@ -25,9 +25,12 @@ async def current_partner(request: Request) -> Principal:
         # One indexed query by hash; the cache (also of invalid keys) keeps it off the hot path.
         async with runtime.sessions() as session:
             key = await find_key_by_hash(session, digest)
-        if key is not None and key.revoked_at is None and hmac.compare_digest(key.key_hash, digest):
-            return Principal(partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix)
-        return INVALID_KEY
+            if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
+                return INVALID_KEY
+            mode = await partner_pacing_mode(session, key.partner_id)
+        return Principal(
+            partner_id=key.partner_id, api_key_id=key.id, api_key_prefix=key.prefix, pacing_mode=mode
+        )
 
     principal = await runtime.api_keys.get(digest, load)
     if principal is INVALID_KEY:

@@ -6,6 +6,7 @@ Pure ASGI on purpose: BaseHTTPMiddleware costs a task and a stream per request o
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +16,21 @@ from phoneline.logging import get_logger
 from phoneline.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger("phoneline.http")
+
+
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, template: str, status: int) -> tuple[Any, Any]:
+    # prometheus_client's labels() costs more than the rest of the bookkeeping; reuse the children.
+    key = (method, template, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (
+            HTTP_REQUESTS.labels(method, template, str(status)),
+            HTTP_LATENCY.labels(method, template),
+        )
+    return found
 
 
 def route_template(scope: Scope) -> str:
@@ -80,7 +96,6 @@ class RequestContextMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
         finally:
-            template = route_template(scope)
-            method = scope.get("method", "")
-            HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - began)
+            counter, latency = _series(scope.get("method", ""), route_template(scope), status)
+            counter.inc()
+            latency.observe(time.perf_counter() - began)

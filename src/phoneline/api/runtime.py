@@ -19,6 +19,9 @@ class Principal:
     partner_id: uuid.UUID
     api_key_id: uuid.UUID
     api_key_prefix: str
+    # The partner's pacing policy (reputation/pacing.py), read with the key: a change applies within
+    # the key cache's TTL, and a send needs no query of its own for it.
+    pacing_mode: str = "advise"
 
     @property
     def actor(self) -> str:

@@ -29,21 +29,45 @@ def _iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _owner_data(chat: Chat, line: Line) -> dict[str, Any]:
+    # Built as plain JSON (this runs for every message event); the same fields as schemas.owner_handle.
+    return {
+        "id": str(chat.owner_handle_id),
+        "handle": line.number,
+        "joined_at": _iso(chat.created_at),
+        "service": chat.service,
+        "is_me": True,
+        "left_at": None,
+        "line_type": line.line_type,
+        "status": "active",
+    }
+
+
 def message_data(
-    message: Message, chat: Chat, line: Line, sender: schemas.ChatHandleOut, doc_base: str
+    message: Message,
+    chat: Chat,
+    line: Line,
+    sender: schemas.ChatHandleOut | None,
+    doc_base: str,
 ) -> dict[str, Any]:
-    owner = schemas.owner_handle(chat, line.number, line.line_type)
+    """Linq's unified message payload; `sender` None means our line sent it."""
+    owner = _owner_data(chat, line)
+    health = schemas.chat_health(chat, doc_base)
     return {
         "id": str(message.id),
         "chat": {
             "id": str(chat.id),
             "is_group": chat.is_group,
-            "health_status": schemas.chat_health(chat, doc_base).model_dump(mode="json"),
-            "owner_handle": owner.model_dump(mode="json"),
+            "health_status": {
+                "status": health.status,
+                "doc_url": health.doc_url,
+                "updated_at": _iso(health.updated_at),
+            },
+            "owner_handle": owner,
         },
         "direction": message.direction,
         "parts": message.parts,
-        "sender_handle": sender.model_dump(mode="json"),
+        "sender_handle": owner if sender is None else sender.model_dump(mode="json"),
         "service": message.service,
         "preferred_service": message.preferred_service,
         "effect": message.effect,
@@ -61,9 +85,10 @@ async def emit_message(
     message: Message,
     chat: Chat,
     line: Line,
-    sender: schemas.ChatHandleOut,
+    sender: schemas.ChatHandleOut | None,
     doc_base: str,
 ) -> None:
+    """`sender` None means our line sent the message."""
     await outbox.emit(
         session,
         partner_id=chat.partner_id,

@@ -78,11 +78,9 @@ class Chat(Base):
     health_updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set while the recipient's opt-out keyword, which arrived in this chat, is in force.
     opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Outbound messages since the recipient last wrote (reset by every inbound message).
-    unanswered_streak: Mapped[int] = mapped_column(Integer, default=0)
-    last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the chat itself last changed (its health or opt-out mark). Message activity lives in
+    # chat_activity, so a send does not rewrite the chat row.
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -218,6 +216,9 @@ class ChatActivity(Base):
     opt_outs: Mapped[int] = mapped_column(Integer, default=0)
     # Sends to an opted-out recipient with override_optout (the scorer's "sends after stop").
     overrides: Mapped[int] = mapped_column(Integer, default=0)
+    # Outbound messages this day after the recipient's last message (all of today's when they did not
+    # write today). The unanswered streak is this row's figure plus the outbound of the later rows.
+    outbound_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
     last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set by every bump, cleared when the reputation worker has re-scored the chat and its line:

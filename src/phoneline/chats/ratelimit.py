@@ -1,7 +1,8 @@
 """The per sender-recipient pair limit (Linq: 30 messages per 60 s, then 429/1007 with Retry-After).
 
 A moving window from `limits`: in process memory by default, in Redis when PHONELINE_REDIS_URL is set so
-several API processes share one count.
+several API processes share one count. In memory the synchronous limiter is used: it does no I/O, and
+`limits`' asyncio memory storage re-scans every key through a worker thread on each hit.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import math
 import time
 from collections.abc import Sequence
 
-from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits import RateLimitItemPerSecond, WindowStats
+from limits.aio.storage import Storage as AsyncStorage
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from phoneline.api.errors import RateLimited
 from phoneline.settings import Settings
@@ -21,27 +23,41 @@ from phoneline.settings import Settings
 KEY_PREFIX = "phoneline-pair"
 
 
-def _storage(settings: Settings) -> Storage:
-    if not settings.redis_url:
-        return MemoryStorage()
-    uri = settings.redis_url
-    if not uri.startswith("async+"):
-        uri = "async+" + uri
+def _redis_storage(url: str) -> AsyncStorage:
+    uri = url if url.startswith("async+") else "async+" + url
     storage = storage_from_string(uri, implementation="redispy", key_prefix=KEY_PREFIX)
-    assert isinstance(storage, Storage)
+    assert isinstance(storage, AsyncStorage)
     return storage
 
 
 class PairLimiter:
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.limit = RateLimitItemPerSecond(settings.pair_limit, settings.pair_limit_window_s)
-        self.storage = storage or _storage(settings)
-        self._limiter = MovingWindowRateLimiter(self.storage)
+        self._shared: AsyncMovingWindow | None = None
+        self._local: MovingWindowRateLimiter | None = None
+        if settings.redis_url:
+            self._shared = AsyncMovingWindow(_redis_storage(settings.redis_url))
+        else:
+            self._local = MovingWindowRateLimiter(MemoryStorage())
+
+    async def _hit(self, line_number: str, recipient: str, *, consume: bool) -> bool:
+        if self._local is not None:
+            count = self._local.hit if consume else self._local.test
+            return count(self.limit, line_number, recipient)
+        assert self._shared is not None
+        count_shared = self._shared.hit if consume else self._shared.test
+        return await count_shared(self.limit, line_number, recipient)
+
+    async def _stats(self, line_number: str, recipient: str) -> WindowStats:
+        if self._local is not None:
+            return self._local.get_window_stats(self.limit, line_number, recipient)
+        assert self._shared is not None
+        return await self._shared.get_window_stats(self.limit, line_number, recipient)
 
     async def check(self, line_number: str, recipients: Sequence[str]) -> None:
         """Refuse (429/1007) if any pair is at its limit; consumes nothing."""
         for recipient in recipients:
-            if not await self._limiter.test(self.limit, line_number, recipient):
+            if not await self._hit(line_number, recipient, consume=False):
                 await self._refuse(line_number, recipient)
 
     async def acquire(self, line_number: str, recipients: Sequence[str]) -> None:
@@ -51,21 +67,14 @@ class PairLimiter:
         ones counted, which errs on the side of sending less.
         """
         for recipient in recipients:
-            if not await self._limiter.hit(self.limit, line_number, recipient):
+            if not await self._hit(line_number, recipient, consume=True):
                 await self._refuse(line_number, recipient)
 
     async def _refuse(self, line_number: str, recipient: str) -> None:
-        stats = await self._limiter.get_window_stats(self.limit, line_number, recipient)
+        stats = await self._stats(line_number, recipient)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
             f"At most {self.limit.amount} messages per {self.limit.get_expiry()} s from {line_number} "
             f"to {recipient}; retry after {retry_after} s.",
             retry_after=retry_after,
         )
-
-    async def reset(self) -> None:
-        await self.storage.reset()
-
-    async def close(self) -> None:
-        # The Redis connection pool belongs to the storage; memory storage has nothing to release.
-        return None

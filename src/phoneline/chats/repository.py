@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Exists, and_, exists, func, or_, select, update
+from sqlalchemy import Exists, Uuid, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats.models import Attachment, Chat, ChatHandle, LineActivity, Message, OptOut
+from phoneline.chats.models import Attachment, Chat, ChatActivity, ChatHandle, LineActivity, Message, OptOut
 from phoneline.lines.models import Line
 
 
@@ -49,30 +49,37 @@ async def chat_on_line(
     return (row[0], bool(row[1])) if row else None
 
 
+# Built once (it runs on every send); executed with the ids as parameters.
+_SEND_CONTEXT = (
+    select(Chat, Line, _opted_out_clause())
+    .join(Line, Line.id == Chat.line_id)
+    .where(
+        Chat.id == bindparam("chat_id", type_=Uuid()),
+        Chat.partner_id == bindparam("partner_id", type_=Uuid()),
+    )
+)
+
+
 async def send_context(
     session: AsyncSession, partner_id: uuid.UUID, chat_id: uuid.UUID
 ) -> tuple[Chat, Line, bool] | None:
     """Everything a send into a chat decides on, in one statement: the chat, its line (read now, never
     cached, so a flag applies at once) and whether the recipient is opted out."""
-    query = (
-        select(Chat, Line, _opted_out_clause())
-        .join(Line, Line.id == Chat.line_id)
-        .where(Chat.id == chat_id, Chat.partner_id == partner_id)
-    )
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_SEND_CONTEXT, {"chat_id": chat_id, "partner_id": partner_id})).first()
     return (row[0], row[1], bool(row[2])) if row else None
 
 
 async def partner_chats_with(
     session: AsyncSession, partner_id: uuid.UUID, key: str
 ) -> list[tuple[Chat, Line, bool]]:
-    """The partner's chats with exactly these recipients, on lines the partner still holds, newest
-    activity first."""
+    """The partner's chats with exactly these recipients, on lines the partner still holds, most
+    recently active first (activity from the newest counter row of each chat)."""
+    last_day = select(func.max(ChatActivity.day)).where(ChatActivity.chat_id == Chat.id).scalar_subquery()
     query = (
         select(Chat, Line, _opted_out_clause())
         .join(Line, Line.id == Chat.line_id)
         .where(Chat.partner_id == partner_id, Chat.recipient_key == key, Line.partner_id == partner_id)
-        .order_by(Chat.updated_at.desc(), Chat.id.desc())
+        .order_by(func.coalesce(last_day, func.date(Chat.created_at)).desc(), Chat.created_at.desc())
     )
     return [(chat, line, bool(opted)) for chat, line, opted in (await session.execute(query)).all()]
 
@@ -182,21 +189,6 @@ async def attachments(
         return {}
     query = select(Attachment).where(Attachment.partner_id == partner_id, Attachment.id.in_(ids))
     return {attachment.id: attachment for attachment in (await session.scalars(query)).all()}
-
-
-async def note_outbound(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> None:
-    # An expression, not a read-modify-write: concurrent sends into one chat all count.
-    await session.execute(
-        update(Chat)
-        .where(Chat.id == chat_id)
-        .values(updated_at=at, last_outbound_at=at, unanswered_streak=Chat.unanswered_streak + 1)
-    )
-
-
-async def note_inbound(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> None:
-    await session.execute(
-        update(Chat).where(Chat.id == chat_id).values(updated_at=at, last_inbound_at=at, unanswered_streak=0)
-    )
 
 
 async def opt_out_of(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> OptOut | None:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
+from phoneline.api.runtime import Runtime
 from phoneline.chats import idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
@@ -23,7 +24,8 @@ JSON = "application/json"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def get_sending(request: Request) -> Sending:
+async def get_sending(request: Request) -> Sending:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, on every request.
     sending: Sending = request.app.state.sending
     return sending
 
@@ -43,49 +45,56 @@ def _replayed(replay: Replay) -> Response:
 
 async def _send_once(
     request: Request,
-    session: AsyncSession,
     partner: Partner,
     key: str | None,
     status: int,
-    work: Callable[[], Awaitable[BaseModel]],
+    work: Callable[[AsyncSession], Awaitable[BaseModel]],
 ) -> Response:
-    """Run a send, idempotently when a key is given.
+    """Run a send in its own transaction, idempotently when a key is given: the request boundary.
 
-    A repeat of a key returns the stored response. Two requests racing with one key (or two creating
-    the same chat) both run; the unique constraints let one commit, and the other rolls back all it
-    wrote and returns the winner's response (or, for a chat race, runs once more and reuses the chat).
+    It commits before rendering, so the line's counter row (which every send on the line needs) is
+    held no longer than the writes. A repeat of a key returns the stored response. Two requests racing
+    with one key (or two creating the same chat) both run; the unique constraints let one commit, and
+    the other rolls back all it wrote and returns the winner's response (or, for a chat race, runs once
+    more and reuses the chat).
     """
-    fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
-    if key is not None:
-        replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
-        if replay is not None:
-            return _replayed(replay)
-    for attempt in range(2):
-        try:
-            body = schemas.to_json(await work())
-            if key is not None:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        fingerprint = ""
+        if key is not None:
+            fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+            replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
+            if replay is not None:
+                return _replayed(replay)
+        for attempt in range(2):
+            try:
+                result = await work(session)
+                if key is None:
+                    await session.commit()
+                    return _ok(result, status)
+                body = schemas.to_json(result)
                 idempotency.remember(session, partner.partner_id, key, fingerprint, status, body)
-            await session.flush()
-            return Response(body, status_code=status, media_type=JSON)
-        except IntegrityError:
-            await session.rollback()
-            if key is not None:
-                replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
-                if replay is not None:
-                    return _replayed(replay)
-            if attempt:
-                raise
+                await session.commit()
+                return Response(body, status_code=status, media_type=JSON)
+            except IntegrityError:
+                await session.rollback()
+                if key is not None:
+                    replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
+                    if replay is not None:
+                        return _replayed(replay)
+                if attempt:
+                    raise
     raise AssertionError("unreachable")
 
 
 @router.post("/chats", response_model=schemas.ChatCreatedOut, status_code=201, summary="Create a chat")
 async def create_chat(
-    body: schemas.CreateChatIn, request: Request, partner: Partner, sending: SendingDep, session: DbSession
+    body: schemas.CreateChatIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
     return await _send_once(
-        request, session, partner, key, 201,
-        lambda: service.create_chat(session, sending.sender, partner, body, key),
+        request, partner, key, 201,
+        lambda session: service.create_chat(session, sending.sender, partner, body, key),
     )  # fmt: skip
 
 
@@ -122,12 +131,11 @@ async def send_message(
     request: Request,
     partner: Partner,
     sending: SendingDep,
-    session: DbSession,
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
     return await _send_once(
-        request, session, partner, key, 202,
-        lambda: service.send_to_chat(session, sending.sender, partner, chat_id, body, key),
+        request, partner, key, 202,
+        lambda session: service.send_to_chat(session, sending.sender, partner, chat_id, body, key),
     )  # fmt: skip
 
 
@@ -156,7 +164,6 @@ async def send_voice_memo(
     request: Request,
     partner: Partner,
     sending: SendingDep,
-    session: DbSession,
 ) -> Response:
     key = idempotency.pick_key(None, request.headers.get(IDEMPOTENCY_HEADER))
 
@@ -164,8 +171,8 @@ async def send_voice_memo(
         return await media.fetch_voice_memo(url, sending.settings, sending.http)
 
     return await _send_once(
-        request, session, partner, key, 202,
-        lambda: service.send_voice_memo(session, sending.sender, partner, chat_id, body, fetch, key),
+        request, partner, key, 202,
+        lambda session: service.send_voice_memo(session, sending.sender, partner, chat_id, body, fetch, key),
     )  # fmt: skip
 
 
@@ -178,10 +185,10 @@ async def get_message(message_id: str, partner: Partner, session: DbSession) -> 
     "/messages", response_model=schemas.AutoSentOut, status_code=202, summary="Send without naming a line"
 )
 async def send_auto(
-    body: schemas.AutoSendIn, request: Request, partner: Partner, sending: SendingDep, session: DbSession
+    body: schemas.AutoSendIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
     return await _send_once(
-        request, session, partner, key, 202,
-        lambda: service.auto_send(session, sending.sender, partner, body, key),
+        request, partner, key, 202,
+        lambda session: service.auto_send(session, sending.sender, partner, body, key),
     )  # fmt: skip

@@ -175,7 +175,11 @@ async def _require_pace(
     # warming-up line is throttled with Retry-After. Under `advise` this is one cached lookup.
     if sender.pacing is not None:
         await sender.pacing.check(
-            session, caller.partner_id, line, new_conversation=new_conversation, now=sender.clock.now()
+            session,
+            PacingMode(caller.pacing_mode),
+            line,
+            new_conversation=new_conversation,
+            now=sender.clock.now(),
         )
 
 
@@ -207,7 +211,6 @@ def _new_chat(
         owner_handle_id=uuid.uuid4(),
         health_status="HEALTHY",
         health_updated_at=now,
-        unanswered_streak=0,
         created_at=now,
         updated_at=now,
     )
@@ -290,10 +293,9 @@ async def _write_outbound(
                 created_at=now,
             )
         )
-    owner = schemas.owner_handle(chat, line.number, line.line_type)
-    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, owner, sender.doc_base)
-    # Inserts first; the counter upserts and the chat update take row locks, so they go last and hold
-    # them for as short a time as possible before the commit.
+    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, None, sender.doc_base)
+    # Inserts first. The counter upserts take row locks, the line's row being the one every send on
+    # the line needs: it goes last, so it is held only until the commit.
     await session.flush()
     await activity.record(
         session,
@@ -303,10 +305,6 @@ async def _write_outbound(
         at=now,
         activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=new_chat),
     )
-    if not new_chat:
-        await repository.note_outbound(session, chat.id, now)
-    else:
-        chat.last_outbound_at, chat.unanswered_streak = now, 1
     submit_after_commit(
         session,
         sender.dispatcher,
@@ -514,7 +512,7 @@ async def auto_send(
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
     today = sender.clock.now().date()
-    enforce = sender.pacing is not None and await sender.pacing.mode(caller.partner_id) is PacingMode.ENFORCE
+    enforce = sender.pacing is not None and caller.pacing_mode == PacingMode.ENFORCE.value
     pick = await selection.choose(
         chats,
         lambda: repository.partner_lines(session, caller.partner_id, today),
@@ -705,7 +703,6 @@ async def receive_inbound(
         session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
         activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
     )  # fmt: skip
-    await repository.note_inbound(session, chat.id, now)
     return message
 
 
@@ -767,7 +764,6 @@ async def apply_delivery_reports(
             continue
         at = report.at or clock.now()
         message.updated_at = at
-        owner = schemas.owner_handle(chat, line.number, line.line_type)
         if report.status == "failed":
             message.delivery_status, message.failed_at = DeliveryStatus.FAILED.value, at
             message.failure_code, message.failure_reason = report.code, report.reason
@@ -778,10 +774,10 @@ async def apply_delivery_reports(
             )  # fmt: skip
         elif report.status == "delivered":
             message.delivery_status, message.delivered_at = DeliveryStatus.DELIVERED.value, at
-            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, owner, doc_base)
+            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, None, doc_base)
         else:
             message.delivery_status, message.read_at = DeliveryStatus.READ.value, at
             message.delivered_at = message.delivered_at or at
-            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, owner, doc_base)
+            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, None, doc_base)
         changed += 1
     return changed

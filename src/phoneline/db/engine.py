@@ -40,6 +40,13 @@ def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # SQLite has one writer. Writers on several connections of one process wait in SQLite's busy
+        # handler, which sleeps in steps of up to 100 ms however soon the lock frees: under load that
+        # is seconds of latency. One connection per process queues them in the pool instead, at once.
+        # A few overflow connections remain for work that opens a second session while holding one
+        # (a cache load during a request), which would otherwise wait for itself.
+        kwargs["pool_size"] = 1
+        kwargs["max_overflow"] = 4
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10

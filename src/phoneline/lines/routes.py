@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from phoneline.api.auth import Partner
-from phoneline.api.deps import DbSession, RuntimeDep
+from phoneline.api.auth import Partner, current_partner
+from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
 from phoneline.api.errors import MethodNotAllowed
 from phoneline.api.runtime import Runtime
 from phoneline.lines import schemas, service
@@ -40,7 +40,11 @@ async def _cached_list(
 
 
 @router.get("/phone_numbers", response_model=schemas.PhoneNumberList, summary="List your phone numbers")
-async def list_phone_numbers(partner: Partner, runtime: RuntimeDep) -> Response:
+async def list_phone_numbers(request: Request) -> Response:
+    # The hottest route: auth and runtime are called directly rather than through Depends, which
+    # measured ~45 us per request on this endpoint (make bench; docs/benchmarks.md).
+    partner = await current_partner(request)
+    runtime = get_runtime(request)
     settings = runtime.settings
 
     async def load() -> bytes:

@@ -39,3 +39,7 @@ async def list_keys(session: AsyncSession, partner_id: uuid.UUID) -> Sequence[Ap
 
 async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
+
+
+async def partner_pacing_mode(session: AsyncSession, partner_id: uuid.UUID) -> str:
+    return str(await session.scalar(select(Partner.pacing_mode).where(Partner.id == partner_id)) or "advise")

@@ -46,17 +46,17 @@ async def chat_verdicts(
     )
     verdicts = {}
     for chat in chats:
-        outbound, inbound, failed, overrides = totals.get(chat.id, (0, 0, 0, 0))
+        found = totals.get(chat.id, repository.ChatTotals())
         signals = ChatSignals(
-            outbound=outbound,
-            inbound=inbound,
-            unanswered_streak=chat.unanswered_streak,
-            failed=failed,
-            sends_after_stop=overrides,
+            outbound=found.outbound,
+            inbound=found.inbound,
+            unanswered_streak=found.unanswered_streak,
+            failed=found.failed,
+            sends_after_stop=found.overrides,
             opted_out=chat.opted_out_at is not None,
             is_group=chat.is_group,
         )
-        verdicts[chat.id] = (score_chat(signals, policy), overrides)
+        verdicts[chat.id] = (score_chat(signals, policy), found.overrides)
     return verdicts
 
 

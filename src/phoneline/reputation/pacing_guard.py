@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.api.errors import LineNotEligible, RateLimited
-from phoneline.cache import LoadingCache
 from phoneline.db.base import as_utc
 from phoneline.lines.models import Line
+from phoneline.partners.repository import partner_pacing_mode
 from phoneline.reputation import repository
 from phoneline.reputation.pacing import Capacity, LineActivity, PacingMode, capacity, decide
 from phoneline.settings import Settings
@@ -82,30 +82,13 @@ async def line_capacities(
 
 
 class PacingGuard:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.sessions = sessions
-        self.modes: LoadingCache[uuid.UUID, str] = LoadingCache(settings.list_cache_ttl_s)
-
-    async def mode(self, partner_id: uuid.UUID) -> PacingMode:
-        async def load() -> str:
-            # Its own session: a background refresh may outlive the request that started it.
-            async with self.sessions() as session:
-                return await repository.pacing_mode(session, partner_id)
-
-        return PacingMode(await self.modes.get(partner_id, load))
 
     async def check(
-        self,
-        session: AsyncSession,
-        partner_id: uuid.UUID,
-        line: Line,
-        *,
-        new_conversation: bool,
-        now: datetime,
+        self, session: AsyncSession, mode: PacingMode, line: Line, *, new_conversation: bool, now: datetime
     ) -> None:
         """Refuse (403/2027) or throttle (429/1007 with Retry-After) a send under `enforce`."""
-        mode = await self.mode(partner_id)
         if mode is PacingMode.ADVISE:
             return
         cap, oldest = (await line_capacities(session, [line], self.settings, now))[line.id]
@@ -133,6 +116,6 @@ async def pacing_views(
     session: AsyncSession, partner_id: uuid.UUID, lines: Sequence[Line], settings: Settings, now: datetime
 ) -> dict[uuid.UUID, PacingOut]:
     """`pacing` for each of a partner's lines: two grouped queries whatever the number of lines."""
-    mode = await repository.pacing_mode(session, partner_id)
+    mode = await partner_pacing_mode(session, partner_id)
     capacities = await line_capacities(session, lines, settings, now)
     return {line_id: pacing_out(mode, cap) for line_id, (cap, _oldest) in capacities.items()}

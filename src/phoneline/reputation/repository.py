@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, distinct, func, select, update
@@ -43,26 +44,44 @@ async def chats_by_id(session: AsyncSession, chat_ids: Sequence[uuid.UUID]) -> d
     return {chat.id: chat for chat in await session.scalars(select(Chat).where(Chat.id.in_(chat_ids)))}
 
 
+@dataclass(frozen=True)
+class ChatTotals:
+    outbound: int = 0
+    inbound: int = 0
+    failed: int = 0
+    overrides: int = 0
+    unanswered_streak: int = 0
+
+
 async def chat_window_totals(
     session: AsyncSession, chat_ids: Sequence[uuid.UUID], since: date
-) -> dict[uuid.UUID, tuple[int, int, int, int]]:
-    """chat id -> (outbound, inbound, failed, overrides) summed over days >= since."""
+) -> dict[uuid.UUID, ChatTotals]:
+    """Per chat, the window's sums and the unanswered streak (outbound since the recipient last wrote)."""
     if not chat_ids:
         return {}
     query = (
-        select(
-            ChatActivity.chat_id,
-            func.sum(ChatActivity.outbound),
-            func.sum(ChatActivity.inbound),
-            func.sum(ChatActivity.failed),
-            func.sum(ChatActivity.overrides),
-        )
+        select(ChatActivity)
         .where(ChatActivity.chat_id.in_(chat_ids), ChatActivity.day >= since)
-        .group_by(ChatActivity.chat_id)
+        .order_by(ChatActivity.chat_id, ChatActivity.day.desc())
     )
-    return {
-        row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in await session.execute(query)
-    }
+    days: dict[uuid.UUID, list[ChatActivity]] = {}
+    for row in await session.scalars(query):
+        days.setdefault(row.chat_id, []).append(row)
+    totals = {}
+    for chat_id, rows in days.items():
+        streak = 0
+        for row in rows:  # newest first: add each day's tail until the day the recipient last wrote
+            streak += row.outbound_since_inbound
+            if row.inbound:
+                break
+        totals[chat_id] = ChatTotals(
+            outbound=sum(r.outbound for r in rows),
+            inbound=sum(r.inbound for r in rows),
+            failed=sum(r.failed for r in rows),
+            overrides=sum(r.overrides for r in rows),
+            unanswered_streak=streak,
+        )
+    return totals
 
 
 async def line_days(session: AsyncSession, line_id: uuid.UUID, since: date) -> Sequence[LineActivity]:
@@ -146,12 +165,6 @@ async def pending_audits(session: AsyncSession, limit: int) -> Sequence[Reputati
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(query)).all()
-
-
-async def pacing_mode(session: AsyncSession, partner_id: uuid.UUID) -> str:
-    from phoneline.partners.models import Partner
-
-    return str(await session.scalar(select(Partner.pacing_mode).where(Partner.id == partner_id)) or "advise")
 
 
 async def today_counts(

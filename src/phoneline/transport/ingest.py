@@ -76,11 +76,17 @@ class Ingest:
 
     async def _apply_reports(self) -> None:
         while True:
-            batch = [await self._reports.get()]
-            while len(batch) < BATCH_MAX and not self._reports.empty():
-                batch.append(self._reports.get_nowait())
+            first = await self._reports.get()
+            batch = [first]
             try:
-                await self._apply(batch)
+                async with self.sessions() as session:
+                    # Wait for a connection before taking the rest of the queue: the busier the
+                    # database, the more reports arrive meanwhile and share this one transaction.
+                    await session.connection()
+                    while len(batch) < BATCH_MAX and not self._reports.empty():
+                        batch.append(self._reports.get_nowait())
+                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch)
+                    await session.commit()
             except Exception:
                 # One bad report must not sink the batch: apply them one by one, logging failures.
                 log.exception("delivery_batch_failed", size=len(batch))

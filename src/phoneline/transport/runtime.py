@@ -71,7 +71,7 @@ class Sending:
             ingest=ingest,
             http=http,
             forget_partner_lines=runtime.forget_partner_lines,
-            pacing=PacingGuard(settings, runtime.sessions),
+            pacing=PacingGuard(settings),
         )
 
     @property
@@ -106,5 +106,4 @@ class Sending:
         await self.dispatcher.close()
         await self.transport.close()
         await self.ingest.close()
-        await self.limiter.close()
         await self.http.aclose()

@@ -420,19 +420,24 @@ async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     sessions = create_sessionmaker(engine)
     dispatcher = build_dispatcher(settings, sessions, worker_id=worker_id)
     # The same process re-scores line health: both jobs claim their work with SKIP LOCKED.
-    scorer = ReputationWorker(
-        settings.reputation, sessions, carrier=settings if settings.transport == "simulator" else None
+    scorer = (
+        ReputationWorker(
+            settings.reputation, sessions, carrier=settings if settings.transport == "simulator" else None
+        )
+        if settings.reputation_worker_enabled
+        else None
     )
 
     def stop() -> None:
         dispatcher.stop()
-        scorer.stop()
+        if scorer is not None:
+            scorer.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
     try:
-        await asyncio.gather(dispatcher.run(), scorer.run())
+        await asyncio.gather(dispatcher.run(), *([scorer.run()] if scorer is not None else []))
     finally:
         await engine.dispose()
 

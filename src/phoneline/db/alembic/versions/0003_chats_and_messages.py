@@ -1,8 +1,8 @@
 """chats, messages, opt-outs, idempotency, activity counters
 
 Revision ID: 0003
-Revises: 0002 (re-pointed onto the webhooks revision 0002 at merge)
-Create Date: 2026-11-29 03:20:06.703152
+Revises: 0002
+Create Date: 2026-11-29 04:03:37.206135
 """
 
 from __future__ import annotations
@@ -108,9 +108,6 @@ def upgrade() -> None:
         sa.Column("health_status", sa.String(length=16), nullable=False),
         sa.Column("health_updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("unanswered_streak", sa.Integer(), nullable=False),
-        sa.Column("last_outbound_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_inbound_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -154,6 +151,7 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), nullable=False),
         sa.Column("opt_outs", sa.Integer(), nullable=False),
         sa.Column("overrides", sa.Integer(), nullable=False),
+        sa.Column("outbound_since_inbound", sa.Integer(), nullable=False),
         sa.Column("last_outbound_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_inbound_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
