@@ -175,3 +175,16 @@ async def recent_sends(
         .group_by(Message.line_id)
     )
     return {line_id: (int(count), oldest) for line_id, count, oldest in await session.execute(query)}
+
+
+async def latest_partner_audit(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID
+) -> ReputationAudit | None:
+    """The newest audit the partner ran on the line (a previous owner's audits stay theirs)."""
+    query = (
+        select(ReputationAudit)
+        .where(ReputationAudit.line_id == line_id, ReputationAudit.partner_id == partner_id)
+        .order_by(ReputationAudit.created_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
