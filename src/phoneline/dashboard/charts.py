@@ -41,7 +41,8 @@ class Chart:
 
 
 def _nice_max(value: int) -> int:
-    for step in (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
+    # Multiples of 4, so the four gridline steps are whole numbers.
+    for step in (4, 8, 12, 20, 40, 60, 100, 200, 400, 1000, 2000, 4000, 10000):
         if value <= step:
             return step
     return ((value // 10000) + 1) * 10000
