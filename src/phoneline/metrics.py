@@ -23,3 +23,15 @@ API_ERRORS = Counter(
 LINES = Gauge(
     "phoneline_lines", "Assigned lines by status and health (read at scrape time).", ["status", "health"]
 )
+WEBHOOK_DELIVERY_ATTEMPTS = Counter(
+    "phoneline_webhook_delivery_attempts_total",
+    "Webhook delivery attempts by outcome (succeeded, retry, failed), as the dispatcher records them.",
+    ["outcome"],
+)
+WEBHOOK_BACKLOG = Gauge(
+    "phoneline_webhook_backlog", "Pending webhook deliveries, due or waiting (read at scrape time)."
+)
+WEBHOOK_OLDEST_DUE_AGE = Gauge(
+    "phoneline_webhook_oldest_due_age_seconds",
+    "How long the oldest due webhook delivery has waited past its time; 0 when none is due.",
+)

@@ -58,3 +58,9 @@ def browser_pages(browser: Browser) -> Iterator[tuple[Page, Page]]:
     yield contexts[0].new_page(), contexts[1].new_page()
     for context in contexts:
         context.close()
+
+
+# Servers with the dispatcher on, and real receivers (the Webhooks page needs deliveries).
+from tests.webhooks.conftest import make_receiver, start_app  # noqa: E402
+
+__all__ = ["make_receiver", "start_app"]

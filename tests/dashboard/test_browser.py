@@ -8,6 +8,8 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_TOKEN, Cli, LiveServer, PartnerAccount
 from tests.dashboard.conftest import screenshot
+from tests.webhooks.conftest import FAST, App
+from tests.webhooks.receiver import Receiver
 
 
 def log_in_partner(page: Page, live_server: LiveServer, api_key: str) -> None:
@@ -88,3 +90,82 @@ def test_operator_creates_a_partner_and_sees_its_key_once(page: Page, live_serve
     page.goto(f"{live_server.url}/console")
     expect(page.locator("[data-testid=new-key]")).to_have_count(0)
     expect(page.locator("table")).to_contain_text("Initech")
+
+
+def test_partner_changes_the_slack_setting(
+    page: Page, live_server: LiveServer, cli: Cli, make_partner: Callable[[str], PartnerAccount]
+) -> None:
+    acme = make_partner("Acme")
+    log_in_partner(page, live_server, acme.api_key)
+    page.click("text=API Tooling")
+    expect(page.locator("h1")).to_have_text("API Tooling")
+    expect(page.locator("[data-testid=slack-url]")).to_contain_text("No Slack webhook set")
+
+    page.select_option("#slack_on", "status,health")
+    page.fill("#slack_webhook_url", "http://127.0.0.1:9/services/T000/B000/XXXXXXXX")
+    page.check("input[name=pacing][value=enforce]")
+    page.click("button[data-action=save]")
+
+    expect(page.locator(".flash")).to_contain_text("Settings saved.")
+    expect(page.locator("#slack_on")).to_have_value("status,health")
+    expect(page.locator("[data-testid=slack-url]")).to_contain_text("http://127.0.0.1:9/")
+    stored = cli("partners", "configure", acme.id)
+    assert (stored["slack_on"], stored["pacing"]) == ("status,health", "enforce")
+    screenshot(page, "partner-settings")
+
+
+def test_partner_resends_a_delivery(
+    page: Page,
+    start_app: Callable[..., App],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    cli: Cli,
+) -> None:
+    app = start_app(**FAST)
+    receiver = make_receiver()
+    acme = make_partner("Acme")
+    cli("lines", "assign", "+12025550123", "--partner", acme.id)
+    app.linq(acme.api_key).webhook_subscriptions.create(
+        target_url=receiver.url + "/hook", subscribed_events=["phone_number.status_updated"]
+    )
+    cli("lines", "flag", "+12025550123", "--reason", "carrier report")
+    [original] = receiver.wait_for_count(1)
+    server = LiveServer(url=app.url, app=app.app, server=app.server, thread=app.thread)
+    log_in_partner(page, server, acme.api_key)
+
+    page.click("text=Webhooks")
+    row = page.locator(f"tr[data-event='{original.event_id}']")
+    expect(row.first).to_contain_text("succeeded", timeout=10_000)
+    page.reload()  # the delivery row now carries its attempt
+    expect(page.locator(".attempt").first).to_contain_text("200")
+    screenshot(page, "partner-webhooks")
+    row.first.locator("button[data-action=resend]").click()
+
+    expect(page.locator(".flash")).to_contain_text("Resend queued")
+    assert receiver.wait_for_count(2)[1].webhook_id == original.webhook_id
+    expect(page.locator(f"tr[data-event='{original.event_id}']")).to_have_count(2)
+
+
+def test_line_page_and_console_backlog_screenshots(
+    browser_pages: tuple[Page, Page],
+    live_server: LiveServer,
+    cli: Cli,
+    make_partner: Callable[[str], PartnerAccount],
+) -> None:
+    operator, partner = browser_pages
+    acme = make_partner("Acme")
+    line = cli("lines", "assign", "+12025550101", "--partner", acme.id)
+    cli("lines", "flag", "+12025550101", "--reason", "carrier report")
+    cli("reputation", "score", "--line", "+12025550101")
+    log_in_partner(partner, live_server, acme.api_key)
+    partner.goto(f"{live_server.url}/dashboard/lines/{line['id']}")
+    expect(partner.locator("[data-testid=activity-chart] svg")).to_be_visible()
+    expect(partner.locator("[data-testid=audit]")).to_contain_text("No audit yet.")
+    partner.click("button[data-action=audit]")
+    expect(partner.locator(".flash")).to_contain_text("Audit started")
+    screenshot(partner, "partner-line-health")
+
+    log_in_operator(operator, live_server)
+    operator.click("text=Deliveries")
+    expect(operator.locator("h1")).to_have_text("Delivery backlog")
+    screenshot(operator, "console-deliveries")

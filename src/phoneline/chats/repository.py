@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Exists, Uuid, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Exists, Uuid, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats.models import Attachment, Chat, ChatActivity, ChatHandle, LineActivity, Message, OptOut
@@ -230,5 +230,40 @@ async def line_activity(session: AsyncSession, line_id: uuid.UUID, days: int) ->
         .where(LineActivity.line_id == line_id)
         .order_by(LineActivity.day.desc())
         .limit(days)
+    )
+    return (await session.scalars(query)).all()
+
+
+# --- the dashboard's line page ------------------------------------------------------------------------
+
+
+async def line_daily_activity(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, since: date
+) -> Sequence[LineActivity]:
+    """The line's day rows since `since` from the partner's own era on it, oldest first."""
+    query = (
+        select(LineActivity)
+        .where(
+            LineActivity.line_id == line_id, LineActivity.partner_id == partner_id, LineActivity.day >= since
+        )
+        .order_by(LineActivity.day)
+    )
+    return (await session.scalars(query)).all()
+
+
+WORST_FIRST = ("CRITICAL", "AT_RISK")
+
+
+async def worst_chats(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, *, limit: int
+) -> Sequence[Chat]:
+    """The partner's chats on the line whose health is AT_RISK or CRITICAL: critical first, then the
+    most recently changed."""
+    critical_first = case((Chat.health_status == "CRITICAL", 0), else_=1)
+    query = (
+        select(Chat)
+        .where(Chat.partner_id == partner_id, Chat.line_id == line_id, Chat.health_status.in_(WORST_FIRST))
+        .order_by(critical_first, Chat.health_updated_at.desc(), Chat.id)
+        .limit(limit)
     )
     return (await session.scalars(query)).all()

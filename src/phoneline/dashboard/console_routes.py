@@ -6,6 +6,7 @@ Each form calls the same service the CLI and admin API call; errors come back as
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -16,8 +17,10 @@ from phoneline.api.deps import get_runtime
 from phoneline.api.errors import ApiError
 from phoneline.dashboard.session import csrf_ok, flash, operator_session
 from phoneline.dashboard.templating import render, render_error
+from phoneline.db.base import as_utc, utcnow
 from phoneline.lines import service as lines
 from phoneline.partners import service as partners
+from phoneline.webhooks import operations
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Operator = Annotated[str, Depends(operator_session)]
@@ -266,3 +269,30 @@ async def line_action(
         except ApiError as error:
             flash(request, error.message, "error")
     return back(target)
+
+
+@router.get("/deliveries", response_class=HTMLResponse)
+async def deliveries_page(request: Request, _operator: Operator) -> HTMLResponse:
+    now = utcnow()
+    async with get_runtime(request).sessions() as session:
+        found = await operations.backlog(session, now)
+        accounts = {p.id: p.name for p in await partners.list_partners(session)}
+
+    def age(since: datetime | None) -> str:
+        if since is None:
+            return "—"
+        seconds = int(max(0.0, (now - since).total_seconds()))
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+
+    return render(
+        request,
+        "console/deliveries.html",
+        title="Delivery backlog",
+        nav="deliveries",
+        backlog=found,
+        partners=accounts,
+        oldest_pending_age=age(found.oldest_pending_at),
+        oldest_due_age=age(found.oldest_due_at),
+        failing_age={s.id: age(as_utc(s.failing_since) if s.failing_since else None) for s in found.failing},
+    )

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
 from phoneline.api.errors import ApiError
 from phoneline.api.runtime import Principal
+from phoneline.chats import repository as chats_repository
+from phoneline.clock import SystemClock
+from phoneline.dashboard.charts import daily_chart
 from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
 from phoneline.dashboard.templating import render, render_error
+from phoneline.db.base import utcnow
 from phoneline.lines import schemas, service
 from phoneline.partners.repository import get_partner
+from phoneline.reputation import audits
+from phoneline.reputation import repository as reputation_repository
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PartnerPage = Annotated[Principal, Depends(partner_session)]
@@ -100,12 +107,24 @@ async def lines_table(
     return render(request, "dashboard/_lines_table.html", **context)
 
 
+WORST_CHATS = 15
+CHART_DAYS = 30
+
+
 @router.get("/lines/{line_id}", response_class=HTMLResponse)
 async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTMLResponse:
     runtime = get_runtime(request)
+    today = utcnow().date()
     try:
         async with runtime.sessions() as session:
             line, history = await service.partner_line_detail(session, partner.partner_id, line_id)
+            days = await chats_repository.line_daily_activity(
+                session, partner.partner_id, line.id, today - timedelta(days=CHART_DAYS - 1)
+            )
+            audit = await reputation_repository.latest_partner_audit(session, partner.partner_id, line.id)
+            worst = await chats_repository.worst_chats(
+                session, partner.partner_id, line.id, limit=WORST_CHATS
+            )
     except ApiError as error:
         return render_error(request, error)
     return render(
@@ -117,4 +136,38 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
         view=schemas.phone_number(line, runtime.settings.base_url),
         history=history,
         me=str(partner.partner_id),
+        chart=daily_chart(days, today, CHART_DAYS),
+        audit=audit,
+        drivers=line.health_drivers or [],
+        worst_chats=worst,
     )
+
+
+@router.post("/lines/{line_id}/audit", response_model=None)
+async def run_audit(
+    request: Request,
+    line_id: str,
+    partner: PartnerPage,
+    background: BackgroundTasks,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    target = f"/dashboard/lines/{line_id}"
+    if not csrf_ok(request, csrf):
+        flash(request, "Your form expired; please try again.", "error")
+        return RedirectResponse(target, status_code=303)
+    runtime = get_runtime(request)
+    policy = runtime.settings.reputation
+    try:
+        async with runtime.sessions() as session:
+            line, _history = await service.partner_line_detail(session, partner.partner_id, line_id)
+            await audits.start_audit(session, partner.partner_id, line.number, policy, SystemClock().now())
+            await session.commit()
+    except ApiError as error:
+        if error.status == 404:
+            return render_error(request, error)
+        flash(request, error.message, "error")
+        return RedirectResponse(target, status_code=303)
+    # As in the API: generated right after the response; the reputation worker catches any left pending.
+    background.add_task(audits.complete_pending, runtime.sessions, policy, SystemClock())
+    flash(request, "Audit started; the report appears here in a moment.")
+    return RedirectResponse(target, status_code=303)

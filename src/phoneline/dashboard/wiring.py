@@ -14,6 +14,7 @@ from phoneline.dashboard.console_routes import router as console_router
 from phoneline.dashboard.partner_routes import router as partner_router
 from phoneline.dashboard.routes import router as guides_router
 from phoneline.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_S, LoginRequired, session_secret
+from phoneline.dashboard.tooling_routes import router as tooling_router
 from phoneline.settings import Settings
 
 SESSION_PATHS = ("/dashboard", "/console", "/guides")
@@ -49,6 +50,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(guides_router)
     app.include_router(partner_router)
+    app.include_router(tooling_router)
     app.include_router(console_router)
 
     @app.get("/", include_in_schema=False)

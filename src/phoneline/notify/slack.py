@@ -86,3 +86,18 @@ async def send(
         await resolve_public(parsed.host, parsed.port or 443, what="Slack webhook URL")
     text, blocks = render(payloads)
     return await asyncio.to_thread(_post, url, timeout_s, text, blocks)
+
+
+TEST_MESSAGE = (
+    ":white_check_mark: phoneline test message: flagged-number notifications for your lines will arrive "
+    "in this channel."
+)
+
+
+async def send_test(url: str, *, allow_private: bool, timeout_s: float) -> SlackReply:
+    """Post a fixed test message under the same outbound-URL rules as real alerts."""
+    parsed = check_url(url, allow_private=allow_private, what="Slack webhook URL")
+    if not allow_private:
+        await resolve_public(parsed.host, parsed.port or 443, what="Slack webhook URL")
+    blocks = [SectionBlock(text=MarkdownTextObject(text=TEST_MESSAGE))]
+    return await asyncio.to_thread(_post, url, timeout_s, TEST_MESSAGE, blocks)

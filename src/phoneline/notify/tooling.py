@@ -6,12 +6,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import InvalidParameter
+from phoneline.api.errors import InvalidParameter, ServiceUnavailable
 from phoneline.crypto import SecretBox
 from phoneline.db.base import as_utc, utcnow
 from phoneline.lines.numbers import to_e164
 from phoneline.net.outbound import validate_url
-from phoneline.notify import repository
+from phoneline.notify import repository, slack
 from phoneline.notify.models import AlertKind, AlertNotification, PartnerAlertSettings, SlackOn
 from phoneline.notify.schemas import (
     AlertLog,
@@ -155,3 +155,25 @@ async def alert_log(session: AsyncSession, partner_id: str, *, limit: int = 50) 
             for alert in await repository.list_alerts(session, partner.id, limit=limit)
         ]
     )
+
+
+async def send_slack_test(session: AsyncSession, settings: Settings, partner_id: str) -> int:
+    """Post a test message to the partner's configured Slack webhook; returns Slack's HTTP status.
+
+    Refused URLs raise the same OutboundRefused as `configure`; an unreachable or refusing Slack raises
+    ServiceUnavailable with what Slack said.
+    """
+    partner = await require_partner(session, partner_id)
+    row = await repository.get_settings(session, partner.id)
+    if row is None or not row.slack_webhook_url_encrypted:
+        raise InvalidParameter("Set a Slack incoming-webhook URL first, then send a test message.")
+    url = SecretBox.from_settings(settings).decrypt(row.slack_webhook_url_encrypted)
+    try:
+        reply = await slack.send_test(
+            url, allow_private=settings.allow_private_webhook_targets, timeout_s=settings.webhook_timeout_s
+        )
+    except OSError as failure:  # URLError is an OSError
+        raise ServiceUnavailable(f"Slack could not be reached: {failure}.") from None
+    if not 200 <= reply.status_code < 300:
+        raise ServiceUnavailable(f"Slack answered {reply.status_code}: {reply.body[:200]}")
+    return reply.status_code

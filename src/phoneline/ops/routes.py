@@ -9,9 +9,11 @@ from starlette.responses import Response
 
 from phoneline.api.deps import RuntimeDep
 from phoneline.api.errors import ServiceUnavailable
+from phoneline.db.base import as_utc, utcnow
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
-from phoneline.metrics import LINES
+from phoneline.metrics import LINES, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
+from phoneline.webhooks.repository import backlog
 
 router = APIRouter(tags=["ops"])
 
@@ -30,6 +32,10 @@ async def healthz(runtime: RuntimeDep) -> Response:
 async def metrics(runtime: RuntimeDep) -> Response:
     async with runtime.sessions() as session:
         counts = {(status, health): n for status, health, n in await count_by_status_and_health(session)}
+        now = utcnow()
+        pending, _oldest, oldest_due = await backlog(session, now)
+    WEBHOOK_BACKLOG.set(pending)
+    WEBHOOK_OLDEST_DUE_AGE.set(max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due else 0.0)
     # Every combination is set, so a line leaving a state drops that series to zero instead of going stale.
     for status in LineStatus:
         for health in HealthStatus:

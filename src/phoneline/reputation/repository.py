@@ -215,3 +215,16 @@ async def outbound_since(session: AsyncSession, line_id: uuid.UUID, since: datet
         Message.line_id == line_id, Message.direction == "outbound", Message.created_at > since
     )
     return int(await session.scalar(query) or 0)
+
+
+async def latest_partner_audit(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID
+) -> ReputationAudit | None:
+    """The newest audit the partner ran on the line (a previous owner's audits stay theirs)."""
+    query = (
+        select(ReputationAudit)
+        .where(ReputationAudit.line_id == line_id, ReputationAudit.partner_id == partner_id)
+        .order_by(ReputationAudit.created_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)

@@ -31,6 +31,7 @@ from phoneline.clock import Clock, SystemClock
 from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
 from phoneline.logging import get_logger
+from phoneline.metrics import WEBHOOK_DELIVERY_ATTEMPTS
 from phoneline.settings import Settings
 from phoneline.webhooks import fanout, outbox, queue, repository, sender, subscriptions
 from phoneline.webhooks.models import AttemptOutcome, DeliveryState, WebhookSubscription
@@ -366,6 +367,8 @@ class Dispatcher:
         gone = {sid for sid, verdict in latest.items() if verdict is Verdict.GONE}
         failing = {sid for sid, verdict in latest.items() if verdict is not Verdict.SUCCEEDED} - gone
         await queue.record_attempts(session, self.worker_id, updates, attempts)
+        for attempt in attempts:
+            WEBHOOK_DELIVERY_ATTEMPTS.labels(attempt["outcome"]).inc()
         await queue.mark_succeeding(
             session, {sid for sid, verdict in latest.items() if verdict is Verdict.SUCCEEDED}
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,3 +163,26 @@ async def replay(session: AsyncSession, subscription_id: str, since: datetime) -
             f"{len(plans)} events to replay; at most {MAX_REPLAY} at once. Choose a later --since."
         )
     return await _queue(session, plans, "replay")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_pending_at: datetime | None
+    oldest_due_at: datetime | None
+    failing: Sequence[WebhookSubscription]
+    failing_pending: dict[uuid.UUID, int]
+
+
+async def backlog(session: AsyncSession, now: datetime) -> Backlog:
+    """The operator's view of delivery health: what waits, since when, and which subscriptions fail."""
+    pending, oldest, oldest_due = await repository.backlog(session, now)
+    failing = await repository.failing_subscriptions(session)
+    counts = await repository.pending_counts(session, [subscription.id for subscription in failing])
+    return Backlog(
+        pending=pending,
+        oldest_pending_at=as_utc(oldest) if oldest else None,
+        oldest_due_at=as_utc(oldest_due) if oldest_due else None,
+        failing=failing,
+        failing_pending=counts,
+    )

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.webhooks.models import (
@@ -160,3 +160,82 @@ async def delivered_seqs(session: AsyncSession, subscription_id: uuid.UUID, sinc
         WebhookDelivery.state.in_([DeliveryState.SUCCEEDED.value, DeliveryState.PENDING.value]),
     )
     return set((await session.scalars(query)).all())
+
+
+# --- the partner's own delivery log (dashboard) ------------------------------------------------------
+
+
+async def deliveries_for_partner(
+    session: AsyncSession, partner_id: uuid.UUID, *, limit: int
+) -> Sequence[tuple[WebhookDelivery, str]]:
+    """The partner's newest deliveries across its subscriptions (deleted ones too), each with its type."""
+    query = (
+        select(WebhookDelivery, OutboxEvent.event_type)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
+        .where(WebhookSubscription.partner_id == partner_id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.event_seq.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def delivery_for_partner(
+    session: AsyncSession, partner_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery | None:
+    query = (
+        select(WebhookDelivery)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.id == delivery_id, WebhookSubscription.partner_id == partner_id)
+    )
+    return await session.scalar(query)
+
+
+# --- backlog (operator console and /metrics) ---------------------------------------------------------
+
+
+async def backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None, datetime | None]:
+    """Pending deliveries: how many, the oldest one's creation time, and the earliest due time among
+    those already due (None when nothing is due)."""
+    pending = WebhookDelivery.state == DeliveryState.PENDING.value
+    count, oldest = (
+        await session.execute(select(func.count(), func.min(WebhookDelivery.created_at)).where(pending))
+    ).one()
+    oldest_due = await session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at)).where(
+            pending, WebhookDelivery.next_attempt_at <= now
+        )
+    )
+    return int(count), oldest, oldest_due
+
+
+async def failing_subscriptions(session: AsyncSession) -> Sequence[WebhookSubscription]:
+    """Live subscriptions in a run of failures, or switched off by one, longest-failing first."""
+    query = (
+        select(WebhookSubscription)
+        .where(
+            Live,
+            or_(
+                WebhookSubscription.failing_since.is_not(None),
+                WebhookSubscription.is_active.is_(False),
+            ),
+        )
+        .order_by(WebhookSubscription.failing_since, WebhookSubscription.updated_at)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def pending_counts(
+    session: AsyncSession, subscription_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not subscription_ids:
+        return {}
+    query = (
+        select(WebhookDelivery.subscription_id, func.count())
+        .where(
+            WebhookDelivery.subscription_id.in_(subscription_ids),
+            WebhookDelivery.state == DeliveryState.PENDING.value,
+        )
+        .group_by(WebhookDelivery.subscription_id)
+    )
+    return {row[0]: int(row[1]) for row in (await session.execute(query)).all()}
