@@ -232,6 +232,22 @@ async def claim_due_deliveries(
     return [DeliveryJob(*tuple(row)) for row in rows.all()]
 
 
+_release = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        _deliveries.c.lease_owner == bindparam("worker"),
+    )
+    .values(lease_owner=None, lease_expires_at=None)
+)
+
+
+async def release(session: AsyncSession, delivery_ids: list[uuid.UUID], worker: str) -> None:
+    """Give back claimed deliveries that were never attempted."""
+    if delivery_ids:
+        await session.execute(_release, {"ids": delivery_ids, "worker": worker})
+
+
 # --- recording -------------------------------------------------------------------------------------
 
 # Fenced by the lease: a worker whose lease expired (and whose delivery another worker took over, or
