@@ -34,6 +34,7 @@ test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/list_phone_numbers.py
+	$(BIN)/python bench/webhook_fanout.py --write-docs docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) var $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

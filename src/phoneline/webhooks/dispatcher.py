@@ -385,17 +385,26 @@ class Dispatcher:
             latest[item.job.subscription_id] = item.result.verdict
         gone = {sid for sid, verdict in latest.items() if verdict is Verdict.GONE}
         failing = {sid for sid, verdict in latest.items() if verdict is not Verdict.SUCCEEDED} - gone
+        # Healthy subscriptions (the usual case) need no write at all.
+        recovered = {
+            item.job.subscription_id
+            for item in finished
+            if item.job.subscription_failing and latest[item.job.subscription_id] is Verdict.SUCCEEDED
+        }
+        retrying = {
+            item.job.subscription_id
+            for item, update in zip(finished, updates, strict=True)
+            if update.state == DeliveryState.PENDING.value
+        }
         await queue.record_attempts(session, self.worker_id, updates, attempts)
-        await queue.mark_succeeding(
-            session, {sid for sid, verdict in latest.items() if verdict is Verdict.SUCCEEDED}
-        )
+        await queue.mark_succeeding(session, recovered)
         for subscription in await queue.mark_failing(session, failing, now):
             await self._check_failure_window(session, subscription, now)
         for subscription in await queue.subscriptions_by_id(session, gone):
             await subscriptions.deactivate(session, subscription, "the receiver answered 410 Gone", now)
             log.warning("webhook_subscription_gone", subscription_id=str(subscription.id))
         # Deactivated while these were in flight: what would be retried is cancelled now.
-        for subscription_id in await queue.inactive_among(session, set(latest)):
+        for subscription_id in await queue.inactive_among(session, retrying):
             inactive = await repository.get(session, subscription_id)
             reason = (inactive.deactivated_reason if inactive else None) or "subscription inactive"
             await repository.cancel_pending(session, subscription_id, reason, now)

@@ -81,6 +81,8 @@ class DeliveryJob:
     trace_id: str
     partner_id: uuid.UUID
     data: dict[str, Any]
+    # Whether the subscription was in a run of failures when claimed: only then must a success end it.
+    subscription_failing: bool
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ _job_details = (
         _events.c.trace_id,
         _events.c.partner_id,
         _events.c.data,
+        _subscriptions.c.failing_since.is_not(None),
     )
     .select_from(
         _deliveries.join(_subscriptions, _subscriptions.c.id == _deliveries.c.subscription_id).join(
