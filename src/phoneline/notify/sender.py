@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.api.errors import ApiError
 from phoneline.clock import Clock
-from phoneline.crypto import SecretBox
+from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
 from phoneline.logging import get_logger
 from phoneline.net import outbound
@@ -283,7 +283,13 @@ class AlertSender:
             return
         assert self._transport is not None
         action = "trigger" if alert.kind == AlertKind.PAGE_TRIGGER.value else "resolve"
-        body = pagerduty.event(self._secret(tooling.pagerduty_routing_key_encrypted), action, alert.payload)
+        try:
+            routing_key = self._secret(tooling.pagerduty_routing_key_encrypted)
+        except (SecretKeyMissing, SecretUnreadable) as unreadable:
+            problem = f"cannot read the routing key: {unreadable}"
+            self._done(SendOutcome([alert], Verdict.RETRYABLE, error=problem))
+            return
+        body = pagerduty.event(routing_key, action, alert.payload)
         try:
             async with asyncio.timeout(self.settings.webhook_timeout_s):
                 status, excerpt, retry_after = await pagerduty.send(

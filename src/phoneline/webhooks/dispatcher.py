@@ -6,10 +6,11 @@ any number of them share the work (webhooks/queue.py explains why nothing is del
 normal path). A worker that dies mid-delivery loses nothing: its leases expire and another worker (or
 the same one, restarted) sends those deliveries again with the same `webhook-id` (at-least-once).
 
-One loop per dispatcher: record finished attempts, fan out new events, claim as many due deliveries as
-there are free slots, start them, then sleep until an attempt finishes, this process commits an event,
-or the poll interval passes. Attempts are written back in batches, so the database is not the
-bottleneck when many deliveries are in flight.
+One loop per dispatcher, one transaction per turn: record finished attempts, fan out new events, claim
+due deliveries (up to twice the concurrency, so a slot that frees up starts the next one without waiting
+for a turn), then sleep until an attempt finishes, this process commits an event, or the poll interval
+passes. Attempts are written back in batches, so the database is not the bottleneck when many
+deliveries are in flight.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ class Dispatcher:
 
     async def __aenter__(self) -> Dispatcher:
         self._loop = asyncio.get_running_loop()
-        # One small client per concurrent attempt ("lane") rather than one big pool: httpcore scans its
-        # whole pool on every request, which made a shared 32-connection client 3x slower than lanes.
+        # One small transport per concurrent attempt ("lane") rather than one big pool: httpcore scans
+        # its whole pool on every request, which made a shared 32-connection client 3x slower.
         ssl_context = httpx.create_ssl_context()
         self._all_lanes = [
             outbound.transport(connections=LANE_CONNECTIONS, ssl_context=ssl_context)
