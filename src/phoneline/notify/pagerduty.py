@@ -40,11 +40,11 @@ def event(routing_key: str, action: str, payload: dict[str, Any]) -> dict[str, A
 
 
 async def send(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], *, allow_private: bool
+    transport: httpx.AsyncBaseTransport, url: str, body: dict[str, Any], *, allow_private: bool
 ) -> tuple[int, str, str | None]:
     """POST one event; (status, response excerpt, Retry-After)."""
     async with open_stream(
-        client,
+        transport,
         "POST",
         url,
         allow_private=allow_private,

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.api.errors import ApiError
 from phoneline.clock import Clock
-from phoneline.crypto import SecretBox
+from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
 from phoneline.logging import get_logger
+from phoneline.net import outbound
 from phoneline.notify import pagerduty, repository, slack
 from phoneline.notify.models import AlertKind, AlertState, Channel, PartnerAlertSettings, SlackOn
 from phoneline.settings import Settings
@@ -94,7 +95,7 @@ class AlertSender:
         self.worker_id = worker_id
         self.retry = retry
         self.wake = wake
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
         self._box: SecretBox | None = None
         self._finished: list[SendOutcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -104,7 +105,7 @@ class AlertSender:
     # --- lifecycle (driven by the dispatcher) ------------------------------------------------------
 
     async def open(self) -> None:
-        self._client = httpx.AsyncClient(timeout=None, follow_redirects=False, trust_env=False)
+        self._transport = outbound.transport(connections=PAGE_LIMIT)
 
     async def close(self) -> None:
         if self._tasks:
@@ -118,9 +119,9 @@ class AlertSender:
                     await session.commit()
             except Exception:
                 log.exception("alert_final_record_failed")  # leases expire: sent again, not lost
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
     def in_flight(self) -> set[asyncio.Task[None]]:
         return self._tasks
@@ -280,13 +281,19 @@ class AlertSender:
         if tooling is None or not tooling.pagerduty_routing_key_encrypted:
             self._done(SendOutcome([alert], Verdict.FINAL, error="PagerDuty is no longer configured"))
             return
-        assert self._client is not None
+        assert self._transport is not None
         action = "trigger" if alert.kind == AlertKind.PAGE_TRIGGER.value else "resolve"
-        body = pagerduty.event(self._secret(tooling.pagerduty_routing_key_encrypted), action, alert.payload)
+        try:
+            routing_key = self._secret(tooling.pagerduty_routing_key_encrypted)
+        except (SecretKeyMissing, SecretUnreadable) as unreadable:
+            problem = f"cannot read the routing key: {unreadable}"
+            self._done(SendOutcome([alert], Verdict.RETRYABLE, error=problem))
+            return
+        body = pagerduty.event(routing_key, action, alert.payload)
         try:
             async with asyncio.timeout(self.settings.webhook_timeout_s):
                 status, excerpt, retry_after = await pagerduty.send(
-                    self._client,
+                    self._transport,
                     self.settings.pagerduty_events_url,
                     body,
                     allow_private=self.settings.allow_private_webhook_targets,

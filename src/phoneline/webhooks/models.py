@@ -100,10 +100,11 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        # What the dispatcher scans: due pending deliveries.
+        # What the dispatcher scans: due pending deliveries, in the claim's order (so a LIMIT stops early).
         Index(
             "ix_webhook_deliveries_due",
             "next_attempt_at",
+            "event_seq",
             sqlite_where=text("state = 'pending'"),
             postgresql_where=text("state = 'pending'"),
         ),

@@ -81,6 +81,8 @@ class DeliveryJob:
     trace_id: str
     partner_id: uuid.UUID
     data: dict[str, Any]
+    # Whether the subscription was in a run of failures when claimed: only then must a success end it.
+    subscription_failing: bool
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ _job_details = (
         _events.c.trace_id,
         _events.c.partner_id,
         _events.c.data,
+        _subscriptions.c.failing_since.is_not(None),
     )
     .select_from(
         _deliveries.join(_subscriptions, _subscriptions.c.id == _deliveries.c.subscription_id).join(
@@ -230,6 +233,22 @@ async def claim_due_deliveries(
         return []
     rows = await session.execute(_job_details, {"ids": ids})
     return [DeliveryJob(*tuple(row)) for row in rows.all()]
+
+
+_release = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        _deliveries.c.lease_owner == bindparam("worker"),
+    )
+    .values(lease_owner=None, lease_expires_at=None)
+)
+
+
+async def release(session: AsyncSession, delivery_ids: list[uuid.UUID], worker: str) -> None:
+    """Give back claimed deliveries that were never attempted."""
+    if delivery_ids:
+        await session.execute(_release, {"ids": delivery_ids, "worker": worker})
 
 
 # --- recording -------------------------------------------------------------------------------------

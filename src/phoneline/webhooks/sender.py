@@ -53,7 +53,7 @@ def _text(body: bytes) -> str:
 
 
 async def post(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     url: str,
     *,
     headers: dict[str, str],
@@ -72,7 +72,7 @@ async def post(
         # One deadline for the whole attempt: resolve, connect, send, and read what we keep.
         async with asyncio.timeout(timeout_s):
             async with open_stream(
-                client, "POST", url, allow_private=allow_private, headers=headers, content=body,
+                transport, "POST", url, allow_private=allow_private, headers=headers, content=body,
                 what="target_url",
             ) as response:  # fmt: skip
                 excerpt = await read_limited(response, max_response_bytes)

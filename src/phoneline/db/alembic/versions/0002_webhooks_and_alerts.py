@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 03:43:38.005382
+Create Date: 2026-11-29 04:36:56.274846
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index(
             "ix_webhook_deliveries_due",
-            ["next_attempt_at"],
+            ["next_attempt_at", "event_seq"],
             unique=False,
             sqlite_where=sa.text("state = 'pending'"),
             postgresql_where=sa.text("state = 'pending'"),

@@ -1,0 +1,365 @@
+"""Webhook fan-out benchmark: the dispatcher against a raw httpx POST loop, same receiver, same run.
+
+1. Baseline: N POSTs of a signed envelope from a plain httpx loop with C requests in flight.
+2. Throughput: N `phone_number.status_updated` events (1,000 lines, flagged and unflagged in turn, so
+   per-line ordering is in play) are committed first; a dispatcher with concurrency C then delivers
+   them all (fan-out, claim, sign, POST, record). Ratio = dispatcher / baseline (target >= 0.5).
+3. Latency: with the dispatcher running in the same process (as in `phoneline serve`), N events are
+   committed at a steady rate, a few per transaction; event-to-delivery latency is the receiver's
+   arrival time minus the event's `created_at` (target p99 <= 500 ms).
+
+The receiver is a separate uvicorn process answering 200 at once. Usage:
+
+    python bench/webhook_fanout.py [--events 5000] [--concurrency 32] [--rate 100]
+        [--database-url URL] [--write-docs docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+LINES = 1000
+STATUS = "phone_number.status_updated"
+
+RECEIVER_APP = """
+import json, time
+from datetime import datetime
+
+arrivals = []  # (arrival unix time, event created_at unix time or None)
+
+def created(body):
+    try:
+        stamp = json.loads(body)["created_at"]
+    except Exception:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["method"] == "GET":
+        payload = json.dumps(arrivals).encode()
+        arrivals.clear()
+    else:
+        arrivals.append((time.time(), created(body)))
+        payload = b"ok"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
+"""
+
+
+def start_receiver(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    (workdir / "bench_receiver.py").write_text(RECEIVER_APP)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench_receiver:app", "--port", str(port), "--log-level", "warning",
+         "--no-access-log", "--http", "httptools", "--loop", "uvloop"],
+        cwd=workdir,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/", timeout=1)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("receiver did not start")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def arrivals(url: str) -> list[tuple[float, float | None]]:
+    return [tuple(pair) for pair in httpx.get(url + "/", timeout=30).json()]  # type: ignore[misc]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+# --- phases -------------------------------------------------------------------------------------------
+
+
+async def raw_loop(url: str, count: int, concurrency: int) -> float:
+    """Requests per second of a plain httpx loop: the ceiling for any webhook sender in Python."""
+    from phoneline.webhooks.signing import envelope_body, signed_headers
+
+    body = envelope_body(
+        event_id=uuid.uuid4(),
+        event_type=STATUS,
+        created_at=datetime.now(UTC),
+        trace_id="bench",
+        partner_id=uuid.uuid4(),
+        data={"phone_number": "+12025550123", "previous_status": "ACTIVE", "new_status": "FLAGGED"},
+        webhook_version="2026-02-03",
+    )
+    headers = signed_headers(
+        secret="whsec_" + "A" * 43 + "=",
+        event_id=uuid.uuid4(),
+        event_type=STATUS,
+        subscription_id=uuid.uuid4(),
+        body=body,
+        sent_at=datetime.now(UTC),
+    )
+    remaining = count
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            response = await client.post(url + "/hook", content=body, headers=headers)
+            response.raise_for_status()
+
+    # The fastest plain httpx loop we know: one client per concurrent request, like the dispatcher's
+    # lanes (a single shared client slows down as concurrency grows: httpcore scans its whole pool).
+    clients = [httpx.AsyncClient(trust_env=False) for _ in range(concurrency)]
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(client) for client in clients))
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        await client.aclose()
+    return count / elapsed
+
+
+async def setup(settings: Any, receiver_url: str) -> list[str]:
+    from phoneline.db.engine import create_engine, create_sessionmaker
+    from phoneline.lines import service as lines
+    from phoneline.partners import service as partners
+    from phoneline.webhooks import subscriptions
+    from phoneline.webhooks.schemas import SubscriptionCreate
+
+    numbers = [f"+1202555{i:04d}" for i in range(1000, 1000 + LINES)]
+    engine = create_engine(settings, pool=False)
+    async with create_sessionmaker(engine)() as session:
+        partner, _key = await partners.create_partner(session, "Bench")
+        for number in numbers:
+            await lines.assign_line(session, number, partner.id, actor="bench")
+        await subscriptions.create_subscription(
+            session,
+            settings,
+            partner.id,
+            SubscriptionCreate(target_url=receiver_url + "/hook", subscribed_events=[STATUS]),
+        )
+        await session.commit()
+    await engine.dispose()
+    return numbers
+
+
+async def emit(
+    sessions: Any, numbers: list[str], count: int, *, first: int, per_commit: int, rate: float
+) -> None:
+    """`count` status events over the lines in turn; `rate` events/s (0 = as fast as possible)."""
+    from phoneline.lines import service as lines
+
+    started = time.perf_counter()
+    for batch_start in range(first, first + count, per_commit):
+        async with sessions() as session:
+            for index in range(batch_start, min(batch_start + per_commit, first + count)):
+                number = numbers[index % len(numbers)]
+                flagged = (index // len(numbers)) % 2 == 0
+                await (lines.flag_line if flagged else lines.unflag_line)(session, number, actor="bench")
+            await session.commit()
+        if rate:
+            due = started + (batch_start - first + per_commit) / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+
+async def wait_for_arrivals(url: str, count: int, limit_s: float) -> list[tuple[float, float | None]]:
+    seen: list[tuple[float, float | None]] = []
+    deadline = time.monotonic() + limit_s
+    async with httpx.AsyncClient(trust_env=False) as client:
+        while len(seen) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(seen)} of {count} deliveries arrived")
+            await asyncio.sleep(0.05)
+            seen += [tuple(pair) for pair in (await client.get(url + "/", timeout=30)).json()]  # type: ignore[misc]
+    return seen
+
+
+async def dispatcher_phases(settings: Any, url: str, count: int, rate: float) -> dict[str, float]:
+    from phoneline.db.engine import create_engine, create_sessionmaker
+    from phoneline.webhooks.dispatcher import build_dispatcher
+
+    numbers = await setup(settings, url)
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    try:
+        # Throughput: the backlog is committed first, then delivered as fast as the dispatcher can.
+        await emit(sessions, numbers, count, first=0, per_commit=500, rate=0)
+        arrivals(url)  # clear
+        dispatcher = build_dispatcher(settings, sessions)
+        started = time.perf_counter()
+        running = asyncio.create_task(dispatcher.run())
+        await wait_for_arrivals(url, count, limit_s=600)
+        throughput = count / (time.perf_counter() - started)
+
+        # Latency: events trickle in while the dispatcher runs, as they would under `phoneline serve`.
+        await emit(sessions, numbers, count, first=count, per_commit=5, rate=rate)
+        seen = await wait_for_arrivals(url, count, limit_s=600)
+        dispatcher.stop()
+        await running
+    finally:
+        await engine.dispose()
+    latencies = [(arrived - created) * 1000 for arrived, created in seen if created is not None]
+    return {
+        "throughput": throughput,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies),
+    }
+
+
+HEADING = "## webhook fan-out"
+INTRO = (
+    f"{HEADING}\n\n"
+    "`bench/webhook_fanout.py`: the dispatcher against a raw httpx POST loop (one client per concurrent\n"
+    "request, the fastest plain loop we found) to the same local receiver in the same run, then\n"
+    "event-to-delivery latency with events committed at a steady rate while the dispatcher runs in the\n"
+    "same process (as under `phoneline serve`). The baseline runs before and after the dispatcher;\n"
+    "on a shared machine the two differ by up to a third, so compare within a run, not across runs.\n"
+    "One subsection per database, newest run each.\n"
+)
+
+
+def write_docs(path: Path, command: str, figures: dict[str, Any]) -> None:
+    """Replace this database's subsection of the webhook fan-out section (other sections untouched)."""
+    subsection = (
+        f"### {figures['database']}\n\n"
+        f"- date: {figures['date']}\n"
+        f"- command: `{command}`\n"
+        f"- machine: {figures['machine']}\n"
+        f"- events: {figures['events']} `phone_number.status_updated` over {LINES} lines, "
+        f"concurrency {figures['concurrency']}, one local uvicorn receiver answering 200\n\n"
+        "| measure | value |\n|---|---|\n"
+        f"| raw httpx POST loop (baseline; {figures['baseline_runs']}) | {figures['baseline']:.0f} req/s |\n"
+        f"| dispatcher (fan-out, claim, sign, POST, record) | {figures['throughput']:.0f} deliveries/s |\n"
+        f"| ratio dispatcher / baseline (target >= 0.5) | {figures['ratio']:.2f} |\n"
+        f"| event-to-delivery latency p50 at {figures['rate']:.0f} events/s | {figures['p50_ms']:.0f} ms |\n"
+        f"| event-to-delivery latency p99 (target <= 500 ms) | {figures['p99_ms']:.0f} ms |\n"
+        f"| event-to-delivery latency max | {figures['max_ms']:.0f} ms |\n"
+    )
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures from `make bench`.\n"
+    head, found, rest = text.partition(HEADING)
+    after = ""
+    subsections: dict[str, str] = {}
+    if found:
+        body, marker, after = rest.partition("\n## ")
+        after = marker.lstrip("\n") + after if marker else ""
+        for chunk in body.split("\n### ")[1:]:
+            subsections[chunk.split("\n", 1)[0]] = "### " + chunk.rstrip("\n") + "\n"
+    else:
+        head = head.rstrip("\n") + "\n\n"
+    subsections[figures["database"]] = subsection
+    section = INTRO + "".join("\n" + subsections[key] for key in sorted(subsections))
+    path.write_text(head + section + ("\n" + after if after else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=100.0, help="events/s in the latency phase")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--write-docs", type=Path, default=None)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="phoneline-bench-"))
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    os.environ.update(
+        {
+            "PHONELINE_DATABASE_URL": database_url,
+            "PHONELINE_SECRET_KEY": os.environ.get(
+                "PHONELINE_SECRET_KEY", "bench-secret-key-0123456789abcdef"
+            ),
+            "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+            "PHONELINE_WEBHOOK_CONCURRENCY": str(args.concurrency),
+            "PHONELINE_LOG_LEVEL": "warning",
+        }
+    )
+    from phoneline.db.migrate import upgrade
+    from phoneline.logging import configure_logging
+    from phoneline.settings import Settings
+
+    settings = Settings()
+    configure_logging("console", "warning")
+    if not settings.is_sqlite:
+        _reset_postgres(settings.sync_database_url)
+    upgrade(settings)
+    receiver, url = start_receiver(workdir)
+    try:
+        # The baseline runs before and after the dispatcher, so a busy machine skews both alike.
+        before = asyncio.run(raw_loop(url, args.events, args.concurrency))
+        arrivals(url)  # drop the baseline's arrivals
+        figures: dict[str, Any] = asyncio.run(dispatcher_phases(settings, url, args.events, args.rate))
+        after = asyncio.run(raw_loop(url, args.events, args.concurrency))
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+    baseline = (before + after) / 2
+    figures.update(
+        baseline=baseline,
+        baseline_runs=f"{before:.0f} before, {after:.0f} after",
+        ratio=figures["throughput"] / baseline,
+        events=args.events,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+        database="SQLite (file, WAL)" if settings.is_sqlite else "PostgreSQL",
+    )
+    print(
+        f"webhook fan-out: {args.events} events, concurrency {args.concurrency}\n"
+        f"  baseline raw httpx loop : {baseline:8.0f} req/s ({figures['baseline_runs']})\n"
+        f"  dispatcher              : {figures['throughput']:8.0f} deliveries/s\n"
+        f"  ratio                   : {figures['ratio']:8.2f}   (target >= 0.5)\n"
+        f"  latency at {args.rate:.0f} events/s: p50 {figures['p50_ms']:.0f} ms, "
+        f"p99 {figures['p99_ms']:.0f} ms (target <= 500), max {figures['max_ms']:.0f} ms"
+    )
+    if args.write_docs:
+        command = "python bench/webhook_fanout.py " + " ".join(sys.argv[1:])
+        write_docs(args.write_docs, command.strip(), figures)
+        print(f"  written to {args.write_docs}")
+
+
+def _reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
