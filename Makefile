@@ -24,6 +24,10 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR
 serve: $(STAMP)
 	$(BIN)/phoneline serve
 
+# A fresh demo database, a partner with four lines, and a minute of simulated traffic (see README).
+demo: $(STAMP)
+	$(BIN)/phoneline demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

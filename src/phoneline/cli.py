@@ -692,6 +692,61 @@ def webhooks_replay(
     )
 
 
+# --- demo ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def demo(
+    port: int = typer.Option(8080, help="Port for the demo server."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Start a demo server on a fresh SQLite file and drive it for a minute; nothing leaves the machine."""
+    import uvicorn
+
+    from phoneline.app import create_app
+    from phoneline.db.migrate import upgrade
+    from phoneline.demo.driver import environment_for, reset_database, run_demo
+
+    env = environment_for(port)
+    reset_database()
+    settings = Settings()
+    upgrade(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    lines_said: list[str] = []
+
+    def say(text: str) -> None:
+        lines_said.append(text)
+        if not as_json:
+            typer.echo(text)
+
+    async def main() -> None:
+        driver = asyncio.create_task(
+            run_demo(
+                settings.base_url,
+                env["PHONELINE_ADMIN_TOKEN"],
+                settings.simulator_seed,
+                lambda: server.started,
+                say,
+            )
+        )
+        serving = asyncio.create_task(server.serve())
+        demo_run = await driver
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {"url": settings.base_url, "dashboard": f"{settings.base_url}/dashboard", "api_key": demo_run.api_key,
+                     "admin_token": env["PHONELINE_ADMIN_TOKEN"], "sinks": f"{settings.base_url}/demo/sinks"}
+                )
+            )  # fmt: skip
+        sys.stdout.flush()
+        await serving
+
+    asyncio.run(main())
+
+
 # --- reputation ----------------------------------------------------------------------------------
 
 reputation_app = typer.Typer(help="Line health: re-score on demand.", no_args_is_help=True)

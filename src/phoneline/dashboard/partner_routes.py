@@ -21,6 +21,7 @@ from phoneline.lines import schemas, service
 from phoneline.partners.repository import get_partner
 from phoneline.reputation import audits
 from phoneline.reputation import repository as reputation_repository
+from phoneline.reputation.pacing_guard import pacing_views
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PartnerPage = Annotated[Principal, Depends(partner_session)]
@@ -67,6 +68,7 @@ async def _lines_context(
     async with runtime.sessions() as session:
         lines = await service.list_partner_lines(session, partner.partner_id)
         changed = await service.last_change_times(session, lines)
+        pacing = await pacing_views(session, partner.partner_id, lines, runtime.settings, utcnow())
         account = await get_partner(session, partner.partner_id)
     shown = [
         line
@@ -74,7 +76,14 @@ async def _lines_context(
         if (status not in STATUSES or line.status == status)
         and (health not in HEALTHS or line.health_status == health)
     ]
+    pace = {
+        line_id: f"{view.messages.used} msgs · {view.new_conversations.used}"
+        + (f"/{view.new_conversations.limit}" if view.new_conversations.limit is not None else "")
+        + " new"
+        for line_id, view in pacing.items()
+    }
     return {
+        "pace": pace,
         "lines": [
             (line, schemas.phone_number(line, runtime.settings.base_url), changed.get(line.id))
             for line in shown
