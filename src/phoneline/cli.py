@@ -579,9 +579,12 @@ def worker(
 ) -> None:
     """Run the webhook dispatcher alone (until SIGTERM/SIGINT); any number may run on PostgreSQL."""
     from phoneline.db.migrate import upgrade
+    from phoneline.logging import configure_logging
     from phoneline.webhooks.dispatcher import default_worker_id, run_worker
 
     settings = Settings()
+    # Logs go to stderr (JSON by default): stdout carries only the one --json document.
+    configure_logging(settings.log_format, settings.log_level)
     if concurrency is not None:
         settings = settings.model_copy(update={"webhook_concurrency": concurrency})
     if settings.is_sqlite:

@@ -3,11 +3,15 @@ fan-out, and per-line order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from linq import LinqAPIV3
 
+from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.lines import service as lines
+from phoneline.settings import Settings
 from tests.conftest import PartnerAccount
 from tests.webhooks.conftest import (
     FAST,
@@ -230,3 +234,26 @@ def test_serve_dispatches_in_process_and_stops_cleanly(
     app.stop()
 
     assert not app.thread.is_alive()
+
+
+def test_a_change_that_rolls_back_emits_nothing(
+    subscribe: Callable[..., Subscribed], settings: Settings, cli: Any
+) -> None:
+    sub = subscribe()
+
+    async def flag_then_roll_back() -> None:
+        engine = create_engine(settings, pool=False)
+        async with create_sessionmaker(engine)() as session:
+            await lines.flag_line(session, NUMBER, actor="test")  # writes the outbox row...
+            await session.rollback()  # ...and takes it back with the change
+        await engine.dispose()
+
+    asyncio.run(flag_then_roll_back())
+    cli("lines", "unflag", NUMBER)  # nothing to clear: the flag never happened
+    cli("lines", "flag", NUMBER, "--reason", "committed")
+
+    [request] = sub.receiver.wait_for_count(1)
+    assert request.envelope["data"]["previous_status"] == "ACTIVE"
+    assert request.envelope["data"]["new_status"] == "FLAGGED"
+    [delivery] = deliveries(cli, sub.subscription.id)  # the only event there ever was
+    assert delivery["event_id"] == request.webhook_id

@@ -180,3 +180,29 @@ def test_two_workers_on_postgresql_share_a_burst_without_delivering_anything_twi
     assert len(workers) == 2, "both workers should have delivered part of the burst"
     assert receiver.verification_failures == []
     assert_each_line_in_order(requests)
+
+
+def test_sigterm_stops_a_worker_cleanly_after_recording_what_it_sent(
+    start_worker: Callable[..., subprocess.Popen[str]],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    linq: Callable[[str], LinqAPIV3],
+    cli: Any,
+) -> None:
+    receiver = make_receiver(lambda _request, _count: Reply(200, delay_s=0.5))
+    partner = make_partner("Acme")
+    cli("lines", "assign", "+12025550123", "--partner", partner.id)
+    subscription = linq(partner.api_key).webhook_subscriptions.create(
+        target_url=receiver.url + "/hook", subscribed_events=[STATUS]
+    )
+    worker = start_worker()
+    cli("lines", "flag", "+12025550123")
+    receiver.wait_for_count(1)  # the attempt is in flight: the receiver takes 0.5 s to answer
+
+    worker.send_signal(signal.SIGTERM)
+    stdout, _ = worker.communicate(timeout=30)
+
+    assert worker.returncode == 0
+    assert stdout == ""  # the one JSON document was read at start; logs go to stderr
+    [delivery] = cli("webhooks", "deliveries", "--subscription", subscription.id)["deliveries"]
+    assert delivery["state"] == "succeeded"  # recorded before exiting, not left to a lease

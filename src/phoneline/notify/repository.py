@@ -40,6 +40,7 @@ class ClaimedAlert:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    event_seq: int | None
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ _returning = (
     _alerts.c.payload,
     _alerts.c.attempts,
     _alerts.c.created_at,
+    _alerts.c.event_seq,
 )
 
 # A partner's Slack batch is due when its oldest pending alert has waited the coalescing window, none
@@ -105,7 +107,7 @@ _slack_due = (
         _alerts.c.state == _PENDING,
         _alerts.c.partner_id.in_(_partners_due.scalar_subquery()),
     )
-    .order_by(_alerts.c.created_at)
+    .order_by(_alerts.c.created_at, _alerts.c.event_seq)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
@@ -165,7 +167,10 @@ async def claim_slack_batches(
             "limit": limit,
         },
     )
-    return sorted((ClaimedAlert(*row) for row in rows.all()), key=lambda alert: alert.created_at)
+    # Alerts planned in one fan-out share created_at: the event order breaks the tie.
+    return sorted(
+        (ClaimedAlert(*row) for row in rows.all()), key=lambda alert: (alert.created_at, alert.event_seq or 0)
+    )
 
 
 async def claim_pages(
