@@ -7,9 +7,6 @@ The webhooks work carries the same rule; the two are to be unified into one shar
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 import uuid
 from urllib.parse import unquote, urlsplit
 
@@ -17,6 +14,7 @@ import httpx
 
 from phoneline.api.errors import InvalidParameter
 from phoneline.chats.models import Attachment
+from phoneline.net.outbound import validate_url
 from phoneline.settings import Settings
 
 # Linq's voice memo formats, by what the file's first bytes say (the server checks content, not names).
@@ -33,36 +31,13 @@ ACCEPTED_MIME_TYPES = {*AUDIO_TYPES, "audio/mp4", "audio/x-aiff", "audio/x-wav",
 SNIFF_BYTES = 64
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 async def check_outbound_url(url: str, settings: Settings) -> httpx.URL:
-    """Refuse (400) a URL we must not call: not https, or a host that resolves to a loopback, private,
-    link-local, multicast or reserved address."""
-    allow_private = settings.allow_private_webhook_targets
-    try:
-        parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL:
-        raise InvalidParameter(f"'{url}' is not a valid URL.") from None
-    if parsed.scheme not in (("https", "http") if allow_private else ("https",)):
-        raise InvalidParameter("The URL must use https.")
-    if not parsed.host:
-        raise InvalidParameter(f"'{url}' has no host.")
-    if allow_private:
-        return parsed
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parsed.host, parsed.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        raise InvalidParameter(f"The host of '{url}' does not resolve.") from None
-    if not infos or not all(_is_public(str(info[4][0])) for info in infos):
-        raise InvalidParameter("The URL points at a private, loopback or otherwise non-public address.")
-    return parsed
+    """Refuse (400) a URL we must not call: the one outbound rule (net/outbound.py) that also governs
+    webhook targets, Slack and PagerDuty."""
+    checked = await validate_url(
+        url, allow_private=settings.allow_private_webhook_targets, what="voice memo URL"
+    )
+    return httpx.URL(checked)
 
 
 def sniff_audio(head: bytes) -> str | None:
