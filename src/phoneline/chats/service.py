@@ -712,19 +712,32 @@ _TRANSITIONS = {
 }
 
 
+ReportTargets = dict[uuid.UUID, tuple[Message, Chat, Line]]
+
+
+async def load_report_targets(session: AsyncSession, reports: list[DeliveryReport]) -> ReportTargets:
+    """The messages a batch of delivery reports is about, with their chats and lines (one query)."""
+    ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
+    return {
+        message.id: (message, chat, line)
+        for message, chat, line in await repository.messages_by_ids(session, ids)
+    }
+
+
 async def apply_delivery_reports(
-    session: AsyncSession, clock: Clock, doc_base: str, reports: list[DeliveryReport]
+    session: AsyncSession,
+    clock: Clock,
+    doc_base: str,
+    reports: list[DeliveryReport],
+    targets: ReportTargets | None = None,
 ) -> int:
     """Move outbound messages along sent → delivered → read, or to failed; returns how many changed.
 
     Reports for unknown messages, or that would move a message backwards, are ignored: carriers repeat
-    and reorder reports.
+    and reorder reports. `targets` (from load_report_targets) lets a caller load them beforehand.
     """
+    rows = targets if targets is not None else await load_report_targets(session, reports)
     ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
-    rows = {
-        message.id: (message, chat, line)
-        for message, chat, line in await repository.messages_by_ids(session, ids)
-    }
     changed = 0
     for report, message_id in zip(reports, ids, strict=True):
         found = rows.get(message_id)

@@ -85,7 +85,11 @@ class Ingest:
                     await session.connection()
                     while len(batch) < BATCH_MAX and not self._reports.empty():
                         batch.append(self._reports.get_nowait())
-                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch)
+                    targets = await chats.load_report_targets(session, batch)
+                    # Give the connection back while the batch's changes and events are worked out
+                    # (SQLite has one per process); the commit below writes them in one go.
+                    await session.commit()
+                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch, targets)
                     await session.commit()
             except Exception:
                 # One bad report must not sink the batch: apply them one by one, logging failures.
