@@ -65,8 +65,6 @@ class Settings(BaseSettings):
     bridge_timeout_s: float = 10.0
     voice_memo_max_bytes: int = 10 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
-    # How long an idempotency key keeps its original response.
-    idempotency_ttl_s: int = 24 * 3600
 
     @field_validator("admin_token", "secret_key", "bridge_secret", "redis_url", "bridge_url", mode="before")
     @classmethod
