@@ -70,10 +70,6 @@ class Ingest:
 
     # --- batching ----------------------------------------------------------------------------------
 
-    async def idle(self) -> None:
-        """Wait until every queued report has been applied (tests, shutdown)."""
-        await self._reports.join()
-
     async def _apply_reports(self) -> None:
         while True:
             first = await self._reports.get()
@@ -99,9 +95,6 @@ class Ingest:
                         await self._apply([report])
                     except Exception:
                         log.exception("delivery_report_failed", message_id=report.message_id)
-            finally:
-                for _ in batch:
-                    self._reports.task_done()
 
     async def _apply(self, batch: list[DeliveryReport]) -> None:
         async with self.sessions() as session:
