@@ -197,7 +197,10 @@ def write_doc(section: str) -> None:
         f"{WARMUP_S} s warm-up of each. "
         "The baseline writes the same rows (message, two counter upserts, outbox event) in one\n"
         "transaction with no guard. Every guard is on, the pair limit at its real 30 per 60 s.\n"
-        f"Machine: {os.cpu_count()} CPUs, load generator on the same machine.\n\n" + section + "\n"
+        f"Machine: {os.cpu_count()} CPUs, load generator on the same machine; 1-minute load average when\n"
+        f"the run ended: {os.getloadavg()[0]:.1f} (other work on the machine shows up as noise).\n\n"
+        + section
+        + "\n"
     )
     pattern = re.compile(r"## send message\n.*?(?=\n## |\Z)", re.S)
     text = pattern.sub(body.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body

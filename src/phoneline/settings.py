@@ -87,8 +87,6 @@ class Settings(BaseSettings):
     bridge_timeout_s: float = 10.0
     voice_memo_max_bytes: int = 10 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
-    # How long an idempotency key keeps its original response.
-    idempotency_ttl_s: int = 24 * 3600
 
     # --- webhooks and alerts (docs/webhooks.md) ---
     # Seconds to wait before each retry (comma-separated); the count is the number of retries.

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import linq
 import pytest
 
-from tests.chats.conftest import text
+from tests.chats.conftest import text, wait_for
 
 LINE = "+12025550101"
 OTHER_LINE = "+12025550102"
-
-
-def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached before the deadline")
-        time.sleep(0.02)
 
 
 def test_create_chat_sends_the_first_message_and_reuses_the_chat_for_the_same_recipients(account, events):

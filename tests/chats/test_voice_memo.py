@@ -65,10 +65,18 @@ def test_voice_memo_is_fetched_once_and_described(account, files):
     stored = acme.client.messages.retrieve(sent.id)
     assert stored.parts[0].type == "media" and stored.parts[0].mime_type == "audio/wav"
 
-    # The stored attachment can be sent again by id, without another download.
+    # The stored attachment can be sent again by id, as a voice memo or a media part, without
+    # another download.
     again = acme.client.chats.send_voicememo(chat.id, attachment_id=sent.voice_memo.id).voice_memo
     assert again.voice_memo.id == sent.voice_memo.id
+    part = {"type": "media", "attachment_id": sent.voice_memo.id}
+    media = acme.client.chats.messages.send(chat.id, message={"parts": [part]}).message
+    assert (media.parts[0].id, media.parts[0].size_bytes) == (sent.voice_memo.id, len(WAV))
     assert Files.hits == {"/memo.wav": 1}
+    with pytest.raises(linq.BadRequestError):
+        acme.client.chats.messages.send(
+            chat.id, message={"parts": [{"type": "media", "attachment_id": chat.id}]}
+        )
 
 
 @pytest.mark.parametrize("path", ["/notes.txt", "/huge.mp3", "/missing.mp3"])

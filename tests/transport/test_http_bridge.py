@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,7 +17,7 @@ from pydantic import SecretStr
 from standardwebhooks import Webhook
 
 from phoneline.transport import signing
-from tests.chats.conftest import line_activity, text
+from tests.chats.conftest import line_activity, text, wait_for
 
 SECRET = "whsec_" + base64.b64encode(b"bridge-test-secret-32-bytes-long").decode()
 LINE = "+12025550101"
@@ -61,14 +60,6 @@ def bridged(serve, gateway, make_partner, cli):
     cli("lines", "assign", LINE, "--partner", partner.id)
     client = LinqAPIV3(api_key=partner.api_key, base_url=live.api_url, max_retries=0)
     return live, client
-
-
-def wait_for(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-    return value
 
 
 def report(live, path: str, payload: dict[str, Any], secret: str = SECRET) -> httpx.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import linq
@@ -10,7 +9,7 @@ import pytest
 from linq import LinqAPIV3
 
 from phoneline.transport.simulator import OPT_OUT_TEXT, Persona, persona_for, plan
-from tests.chats.conftest import text
+from tests.chats.conftest import text, wait_for
 
 SEED = "test-seed"
 LINE = "+12025550101"
@@ -22,14 +21,6 @@ def handles() -> list[str]:
 
 def handle_with(persona: Persona, seed: str = SEED) -> str:
     return next(h for h in handles() if persona_for(h, seed) is persona)
-
-
-def wait_for(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-    return value
 
 
 def test_personas_are_a_function_of_handle_and_seed():

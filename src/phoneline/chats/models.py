@@ -197,7 +197,18 @@ class IdempotentResponse(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class ChatActivity(Base):
+class DailyCounters:
+    """The counters a chat's and a line's day share (activity.py bumps them; names match the SQL)."""
+
+    outbound: Mapped[int] = mapped_column(Integer, default=0)
+    inbound: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    opt_outs: Mapped[int] = mapped_column(Integer, default=0)
+    # Sends to an opted-out recipient with override_optout (the scorer's "sends after stop").
+    overrides: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatActivity(DailyCounters, Base):
     """Per chat and UTC day: what happened in the conversation (reputation input)."""
 
     __tablename__ = "chat_activity"
@@ -210,12 +221,6 @@ class ChatActivity(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     line_id: Mapped[uuid.UUID] = mapped_column()
     partner_id: Mapped[uuid.UUID] = mapped_column()
-    outbound: Mapped[int] = mapped_column(Integer, default=0)
-    inbound: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    opt_outs: Mapped[int] = mapped_column(Integer, default=0)
-    # Sends to an opted-out recipient with override_optout (the scorer's "sends after stop").
-    overrides: Mapped[int] = mapped_column(Integer, default=0)
     # Outbound messages this day after the recipient's last message (all of today's when they did not
     # write today). The unanswered streak is this row's figure plus the outbound of the later rows.
     outbound_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
@@ -226,7 +231,7 @@ class ChatActivity(Base):
     dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class LineActivity(Base):
+class LineActivity(DailyCounters, Base):
     """Per line and UTC day: the line-level activity the reputation engine scores."""
 
     __tablename__ = "line_activity"
@@ -234,11 +239,6 @@ class LineActivity(Base):
     line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     partner_id: Mapped[uuid.UUID] = mapped_column()
-    outbound: Mapped[int] = mapped_column(Integer, default=0)
-    inbound: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    opt_outs: Mapped[int] = mapped_column(Integer, default=0)
-    overrides: Mapped[int] = mapped_column(Integer, default=0)
     # Chats the line opened today (brand-new conversations).
     new_conversations: Mapped[int] = mapped_column(Integer, default=0)
     # Chats the line sent to today (one per chat: a group counts once).

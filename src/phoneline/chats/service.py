@@ -29,7 +29,7 @@ from phoneline.api.errors import (
     RecipientOptedOut,
 )
 from phoneline.api.runtime import Principal
-from phoneline.chats import activity, content, events, repository, schemas
+from phoneline.chats import activity, content, events, media, repository, schemas, selection
 from phoneline.chats.activity import Activity
 from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
 from phoneline.chats.models import (
@@ -406,13 +406,21 @@ async def send_to_chat(
     return schemas.MessageSentOut(chat_id=chat.id, message=schemas.sent_message_out(message, owner))
 
 
-async def _send_context(session: AsyncSession, caller: Principal, chat_id: str) -> tuple[Chat, Line, bool]:
+async def _send_context(
+    session: AsyncSession,
+    caller: Principal,
+    chat_id: str,
+    *,
+    before_guards: Callable[[Line], Awaitable[None]] | None = None,
+) -> tuple[Chat, Line, bool]:
     """The chat, its line and the opt-out state, after guards 1 and 2."""
     parsed = _uuid_or(chat_id, ChatNotFound())
     found = await repository.send_context(session, caller.partner_id, parsed)
     if found is None:
         raise ChatNotFound()
     chat, line, opted_out = found
+    if before_guards is not None:
+        await before_guards(line)
     _require_own_line(caller, line, line.number)
     _require_can_send(line)
     return chat, line, opted_out and not chat.is_group
@@ -431,15 +439,18 @@ async def send_voice_memo(
     idempotency_key: str | None,
 ) -> schemas.VoiceMemoSentOut:
     """POST /v3/chats/{id}/voicememo: the audio is fetched once, after the guards, before the write."""
-    from phoneline.chats import media
-
     if (body.voice_memo_url is None) == (body.attachment_id is None):
         raise InvalidParameter("Give exactly one of `voice_memo_url` or `attachment_id`.")
-    chat, line, opted_out = await _send_context(session, caller, chat_id)
-    if body.from_ is not None and to_e164(body.from_, what="`from` number") != line.number:
+
+    async def check_stray_from(line: Line) -> None:
+        # Linq accepts a stray `from`: one of your lines (else 2006), and it must be the chat's.
+        if body.from_ is None or to_e164(body.from_, what="`from` number") == line.number:
+            return
         mine = await repository.partner_line_by_number(session, caller.partner_id, to_e164(body.from_))
         _require_own_line(caller, mine, body.from_)
         raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
+
+    chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
     recipients = _recipients_of(chat)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     # Check the limit before the download and count the message after it, so a refused or bad file
@@ -451,12 +462,13 @@ async def send_voice_memo(
         new_attachments = [attachment]
     else:
         attachment_id = content.parse_attachment_id(body.attachment_id or "")
-        attachment = (await repository.attachments(session, caller.partner_id, [attachment_id])).get(
+        stored = (await repository.attachments(session, caller.partner_id, [attachment_id])).get(
             attachment_id
-        )  # type: ignore[assignment]
-        if attachment is None:
+        )
+        if stored is None:
             raise InvalidParameter(f"Unknown attachment_id {attachment_id}.")
-        media.require_audio_type(attachment.mime_type)
+        media.require_audio_type(stored.mime_type)
+        attachment = stored
         new_attachments = []
     await sender.limiter.acquire(line.number, recipients)
     draft = Draft(
@@ -504,8 +516,6 @@ async def auto_send(
     idempotency_key: str | None,
 ) -> schemas.AutoSentOut:
     """POST /v3/messages: the server picks the line (reuse, best new line, or failover)."""
-    from phoneline.chats import selection
-
     content.check_parts(body.message)
     recipients = normalize_recipients(body.to)
     excluded = {strict_e164(number) for number in body.exclude_from or []}
@@ -738,19 +748,32 @@ _TRANSITIONS = {
 }
 
 
+ReportTargets = dict[uuid.UUID, tuple[Message, Chat, Line]]
+
+
+async def load_report_targets(session: AsyncSession, reports: list[DeliveryReport]) -> ReportTargets:
+    """The messages a batch of delivery reports is about, with their chats and lines (one query)."""
+    ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
+    return {
+        message.id: (message, chat, line)
+        for message, chat, line in await repository.messages_by_ids(session, ids)
+    }
+
+
 async def apply_delivery_reports(
-    session: AsyncSession, clock: Clock, doc_base: str, reports: list[DeliveryReport]
+    session: AsyncSession,
+    clock: Clock,
+    doc_base: str,
+    reports: list[DeliveryReport],
+    targets: ReportTargets | None = None,
 ) -> int:
     """Move outbound messages along sent → delivered → read, or to failed; returns how many changed.
 
     Reports for unknown messages, or that would move a message backwards, are ignored: carriers repeat
-    and reorder reports.
+    and reorder reports. `targets` (from load_report_targets) lets a caller load them beforehand.
     """
+    rows = targets if targets is not None else await load_report_targets(session, reports)
     ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
-    rows = {
-        message.id: (message, chat, line)
-        for message, chat, line in await repository.messages_by_ids(session, ids)
-    }
     changed = 0
     for report, message_id in zip(reports, ids, strict=True):
         found = rows.get(message_id)

@@ -33,10 +33,6 @@ class Dispatcher:
     def submit(self, message: OutboundMessage) -> None:
         self._queue.put_nowait(message)
 
-    async def idle(self) -> None:
-        """Wait until every submitted message has been handed over (tests, shutdown)."""
-        await self._queue.join()
-
     async def _work(self) -> None:
         while True:
             message = await self._queue.get()
@@ -47,8 +43,6 @@ class Dispatcher:
                 await self.reports.failed(message.message_id, error.code, str(error))
             except Exception:
                 log.exception("transport_send_failed", message_id=message.message_id)
-            finally:
-                self._queue.task_done()
 
     async def close(self) -> None:
         for worker in self._workers:

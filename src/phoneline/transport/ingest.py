@@ -70,10 +70,6 @@ class Ingest:
 
     # --- batching ----------------------------------------------------------------------------------
 
-    async def idle(self) -> None:
-        """Wait until every queued report has been applied (tests, shutdown)."""
-        await self._reports.join()
-
     async def _apply_reports(self) -> None:
         while True:
             first = await self._reports.get()
@@ -85,7 +81,11 @@ class Ingest:
                     await session.connection()
                     while len(batch) < BATCH_MAX and not self._reports.empty():
                         batch.append(self._reports.get_nowait())
-                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch)
+                    targets = await chats.load_report_targets(session, batch)
+                    # Give the connection back while the batch's changes and events are worked out
+                    # (SQLite has one per process); the commit below writes them in one go.
+                    await session.commit()
+                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch, targets)
                     await session.commit()
             except Exception:
                 # One bad report must not sink the batch: apply them one by one, logging failures.
@@ -95,9 +95,6 @@ class Ingest:
                         await self._apply([report])
                     except Exception:
                         log.exception("delivery_report_failed", message_id=report.message_id)
-            finally:
-                for _ in batch:
-                    self._reports.task_done()
 
     async def _apply(self, batch: list[DeliveryReport]) -> None:
         async with self.sessions() as session:

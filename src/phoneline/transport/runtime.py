@@ -97,11 +97,6 @@ class Sending:
         self.clock = clock
         self.ingest.clock = clock
 
-    async def idle(self) -> None:
-        """Wait until every handed-over message and every queued report has been processed."""
-        await self.dispatcher.idle()
-        await self.ingest.idle()
-
     async def close(self) -> None:
         await self.dispatcher.close()
         await self.transport.close()
