@@ -778,11 +778,7 @@ def reputation_score(
             line_ids = await reputation_repository.scorable_line_ids(session)
         else:
             line_ids = [(await lines.require_line(session, line)).id]
-        since = engine._window_start(policy, now).date()
-        for line_id in line_ids:
-            chat_ids = await reputation_repository.chat_ids_with_activity(session, line_id, since)
-            await engine.rescore_chats(session, chat_ids, policy, now)
-        scores = await engine.rescore_lines(session, line_ids, policy, now)
+        scores = await engine.rescore_lines_and_chats(session, line_ids, policy, now)
         return {
             "lines": [
                 {

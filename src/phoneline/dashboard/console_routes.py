@@ -5,6 +5,7 @@ Each form calls the same service the CLI and admin API call; errors come back as
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -52,8 +53,6 @@ async def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 async def login(request: Request, token: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
-    import hmac
-
     expected = get_runtime(request).settings.admin_token
     if not csrf_ok(request, csrf):
         flash(request, "Your form expired; please try again.", "error")

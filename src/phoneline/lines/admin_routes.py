@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
@@ -37,10 +39,10 @@ class LineHistoryResponse(BaseModel):
     history: list[schemas.HistoryEntry]
 
 
-def _shown(runtime: RuntimeDep, line: Line, *also_forget: object) -> schemas.OperatorLine:
+def _shown(runtime: RuntimeDep, line: Line, *also_forget: uuid.UUID | None) -> schemas.OperatorLine:
     runtime.forget_partner_lines(line.partner_id)
     for partner_id in also_forget:
-        runtime.forget_partner_lines(partner_id)  # type: ignore[arg-type]
+        runtime.forget_partner_lines(partner_id)
     return schemas.operator_line(line, runtime.settings.base_url)
 
 

@@ -78,7 +78,7 @@ async def complete(
 ) -> None:
     (line,) = await repository.lines_by_id(session, [audit.line_id])
     score = await engine.rescore_line(session, line, policy, now)
-    since = engine._window_start(policy, now).date()
+    since = engine.window_start(policy, now).date()
     chats = list(
         (
             await repository.chats_by_id(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,7 @@ from phoneline.reputation.scoring import (
 ACTOR = "reputation"
 
 
-def _window_start(policy: HealthPolicy, now: datetime) -> datetime:
+def window_start(policy: HealthPolicy, now: datetime) -> datetime:
     return now - timedelta(days=policy.engagement_window_days - 1)
 
 
@@ -42,7 +42,7 @@ async def chat_verdicts(
 ) -> dict[uuid.UUID, tuple[ChatVerdict, int]]:
     """chat id -> (verdict, messages sent after STOP in the window)."""
     totals = await repository.chat_window_totals(
-        session, [chat.id for chat in chats], _window_start(policy, now).date()
+        session, [chat.id for chat in chats], window_start(policy, now).date()
     )
     verdicts = {}
     for chat in chats:
@@ -80,16 +80,16 @@ async def rescore_chats(
 
 async def line_signals(session: AsyncSession, line: Line, policy: HealthPolicy, now: datetime) -> LineSignals:
     today = now.date()
-    window_start = _window_start(policy, now).date()
+    first_day = window_start(policy, now).date()
     baseline_start = today - timedelta(days=policy.baseline_days)
-    days = await repository.line_days(session, line.id, min(window_start, baseline_start))
-    in_window = [d for d in days if d.day >= window_start]
+    days = await repository.line_days(session, line.id, min(first_day, baseline_start))
+    in_window = [d for d in days if d.day >= first_day]
     today_row = next((d for d in days if d.day == today), None)
     history = [d for d in days if baseline_start <= d.day < today and d.outbound > 0]
     baseline = (
         sum(d.outbound for d in history) / len(history) if len(history) >= policy.baseline_min_days else None
     )
-    health = await repository.active_chat_health(session, line.id, window_start)
+    health = await repository.active_chat_health(session, line.id, first_day)
     return LineSignals(
         flagged=line.status == "FLAGGED",
         outbound_window=sum(d.outbound for d in in_window),
@@ -155,5 +155,13 @@ async def rescore_lines(
     ]
 
 
-def signals_dict(signals: LineSignals) -> dict[str, object]:
-    return asdict(signals)
+async def rescore_lines_and_chats(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], policy: HealthPolicy, now: datetime
+) -> list[LineScore]:
+    """The sweep's unit (and `phoneline reputation score`): each line's active chats, then the lines."""
+    since = window_start(policy, now).date()
+    for line_id in line_ids:
+        await rescore_chats(
+            session, await repository.chat_ids_with_activity(session, line_id, since), policy, now
+        )
+    return await rescore_lines(session, line_ids, policy, now)

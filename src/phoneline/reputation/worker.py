@@ -60,12 +60,7 @@ class ReputationWorker:
         for start in range(0, len(line_ids), SWEEP_BATCH):
             batch = line_ids[start : start + SWEEP_BATCH]
             async with self.sessions() as session:
-                now = self.clock.now()
-                since = engine._window_start(self.policy, now).date()
-                for line_id in batch:
-                    chat_ids = await repository.chat_ids_with_activity(session, line_id, since)
-                    await engine.rescore_chats(session, chat_ids, self.policy, now)
-                await engine.rescore_lines(session, batch, self.policy, now)
+                await engine.rescore_lines_and_chats(session, batch, self.policy, self.clock.now())
                 await session.commit()
         self._last_sweep = self.clock.now()
         return len(line_ids)
