@@ -1,11 +1,12 @@
 """Daily activity counters per chat and per line, bumped in the same transaction as the message.
 
-The reputation engine reads these rows instead of scanning messages. Each bump is one upsert per table
-(`INSERT ... ON CONFLICT DO UPDATE`, the same SQL on SQLite and PostgreSQL), so recording activity costs
-two statements whatever the history, and a send does not rewrite the chat row. Each bump also sets
-`dirty`, which queues the chat and its line for re-scoring (reputation/worker.py) at no extra statement.
-The statements are written once, as text with typed parameters: building them per call cost more CPU
-than the database.
+The reputation engine reads these rows instead of scanning messages. A bump is one upsert of the chat's
+day (`INSERT ... ON CONFLICT DO UPDATE`, the same SQL on SQLite and PostgreSQL); a trigger in the
+database (migration 0005) adds the change to the line's day in the same statement, so recording
+activity costs one statement whatever the history, and a send does not rewrite the chat row. Each bump
+also sets `dirty`, which queues the chat and its line for re-scoring (reputation/worker.py) at no extra
+statement. The statement is written once, as text with typed parameters: building it per call cost
+more CPU than the database.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BindParameter, Date, DateTime, Integer, Uuid, bindparam, text
+from sqlalchemy import Date, DateTime, Integer, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -31,16 +31,7 @@ class Activity:
     new_conversation: bool = False
 
 
-_COUNTERS = ("outbound", "inbound", "failed", "opt_outs", "overrides")
-_TYPES: list[BindParameter[Any]] = [
-    bindparam("chat_id", type_=Uuid()),
-    bindparam("line_id", type_=Uuid()),
-    bindparam("partner_id", type_=Uuid()),
-    bindparam("day", type_=Date()),
-    bindparam("last_outbound_at", type_=DateTime(timezone=True)),
-    bindparam("last_inbound_at", type_=DateTime(timezone=True)),
-    *(bindparam(name, type_=Integer()) for name in (*_COUNTERS, "new_conversations", "distinct_recipients")),
-]
+_COUNTERS = ("outbound", "inbound", "failed", "opt_outs", "overrides", "new_conversations")
 
 
 def _sum(names: tuple[str, ...], table: str) -> str:
@@ -59,18 +50,16 @@ _CHAT_UPSERT = text(
             ELSE chat_activity.outbound_since_inbound + excluded.outbound END,
         last_outbound_at = COALESCE(excluded.last_outbound_at, chat_activity.last_outbound_at),
         last_inbound_at = COALESCE(excluded.last_inbound_at, chat_activity.last_inbound_at)
-    RETURNING outbound
     """
-).bindparams(*(p for p in _TYPES if p.key not in ("new_conversations", "distinct_recipients")))
-
-_LINE_COUNTERS = (*_COUNTERS, "new_conversations", "distinct_recipients")
-_LINE_UPSERT = text(
-    f"""
-    INSERT INTO line_activity (line_id, day, partner_id, {", ".join(_LINE_COUNTERS)})
-    VALUES (:line_id, :day, :partner_id, {", ".join(":" + name for name in _LINE_COUNTERS)})
-    ON CONFLICT (line_id, day) DO UPDATE SET {_sum(_LINE_COUNTERS, "line_activity")}
-    """
-).bindparams(*(p for p in _TYPES if p.key not in ("chat_id", "last_outbound_at", "last_inbound_at")))
+).bindparams(
+    bindparam("chat_id", type_=Uuid()),
+    bindparam("line_id", type_=Uuid()),
+    bindparam("partner_id", type_=Uuid()),
+    bindparam("day", type_=Date()),
+    bindparam("last_outbound_at", type_=DateTime(timezone=True)),
+    bindparam("last_inbound_at", type_=DateTime(timezone=True)),
+    *(bindparam(name, type_=Integer()) for name in _COUNTERS),
+)
 
 
 async def record(
@@ -82,26 +71,20 @@ async def record(
     at: datetime,
     activity: Activity,
 ) -> None:
-    counts = {name: getattr(activity, name) for name in _COUNTERS}
-    keys = {"line_id": line_id, "partner_id": partner_id, "day": at.date()}
-    outbound_today = await session.scalar(
+    await session.execute(
         _CHAT_UPSERT,
         {
-            **keys,
-            **counts,
             "chat_id": chat_id,
+            "line_id": line_id,
+            "partner_id": partner_id,
+            "day": at.date(),
+            "outbound": activity.outbound,
+            "inbound": activity.inbound,
+            "failed": activity.failed,
+            "opt_outs": activity.opt_outs,
+            "overrides": activity.overrides,
+            "new_conversations": int(activity.new_conversation),
             "last_outbound_at": at if activity.outbound else None,
             "last_inbound_at": at if activity.inbound else None,
-        },
-    )
-    # The chat's first outbound message today makes it one more distinct recipient for the line.
-    first_send_today = bool(activity.outbound) and outbound_today == activity.outbound
-    await session.execute(
-        _LINE_UPSERT,
-        {
-            **keys,
-            **counts,
-            "new_conversations": int(activity.new_conversation),
-            "distinct_recipients": int(first_send_today),
         },
     )

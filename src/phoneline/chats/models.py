@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -214,7 +215,8 @@ class ChatActivity(DailyCounters, Base):
     __tablename__ = "chat_activity"
     __table_args__ = (
         Index("ix_chat_activity_line_day", "line_id", "day"),
-        Index("ix_chat_activity_dirty", "dirty"),
+        # Partial: only queued rows are indexed, so the worker's claim never walks the settled history.
+        Index("ix_chat_activity_dirty", "dirty", sqlite_where=text("dirty"), postgresql_where=text("dirty")),
     )
 
     chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
@@ -226,13 +228,19 @@ class ChatActivity(DailyCounters, Base):
     outbound_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
     last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # 1 on the day the line opened this chat (carried into line_activity.new_conversations).
+    new_conversations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set by every bump, cleared when the reputation worker has re-scored the chat and its line:
     # the incremental work queue, at no extra statement per event.
     dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LineActivity(DailyCounters, Base):
-    """Per line and UTC day: the line-level activity the reputation engine scores."""
+    """Per line and UTC day: the line-level activity the reputation engine scores.
+
+    Written only by the database: a trigger on chat_activity (migration 0005) adds every change of a
+    chat's counters to its line's row in the same statement, so the two always agree.
+    """
 
     __tablename__ = "line_activity"
 

@@ -77,14 +77,10 @@ async def complete(
     session: AsyncSession, audit: ReputationAudit, policy: HealthPolicy, now: datetime
 ) -> None:
     (line,) = await repository.lines_by_id(session, [audit.line_id])
-    score = await engine.rescore_line(session, line, policy, now)
+    (score,) = await engine.rescore_loaded_lines(session, [line], policy, now)
     since = engine.window_start(policy, now).date()
-    chats = list(
-        (
-            await repository.chats_by_id(
-                session, await repository.chat_ids_with_activity(session, line.id, since)
-            )
-        ).values()
+    chats = await repository.chat_states(
+        session, await repository.chat_ids_with_activity(session, [line.id], since)
     )
     verdicts = await engine.chat_verdicts(session, chats, policy, now)
     evidence = [

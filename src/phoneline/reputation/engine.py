@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats.models import Chat
 from phoneline.db.base import as_utc
 from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus, Line
@@ -37,8 +36,12 @@ def window_start(policy: HealthPolicy, now: datetime) -> datetime:
     return now - timedelta(days=policy.engagement_window_days - 1)
 
 
+# Chats per statement: keeps IN lists well under every driver's parameter limit.
+CHAT_BATCH = 500
+
+
 async def chat_verdicts(
-    session: AsyncSession, chats: Sequence[Chat], policy: HealthPolicy, now: datetime
+    session: AsyncSession, chats: Sequence[repository.ChatState], policy: HealthPolicy, now: datetime
 ) -> dict[uuid.UUID, tuple[ChatVerdict, int]]:
     """chat id -> (verdict, messages sent after STOP in the window)."""
     totals = await repository.chat_window_totals(
@@ -63,49 +66,60 @@ async def chat_verdicts(
 async def rescore_chats(
     session: AsyncSession, chat_ids: Sequence[uuid.UUID], policy: HealthPolicy, now: datetime
 ) -> int:
-    """Re-grade chats; returns how many changed."""
-    chats = list((await repository.chats_by_id(session, chat_ids)).values())
-    verdicts = await chat_verdicts(session, chats, policy, now)
+    """Re-grade chats, a few statements per CHAT_BATCH chats; returns how many changed."""
     changed = 0
-    for chat in chats:
-        verdict, _ = verdicts[chat.id]
-        graded = verdict.severity.line_status  # OPTED_OUT is shown from opted_out_at, not stored
-        if chat.health_status != graded:
-            chat.health_status, chat.health_updated_at = graded, now
-            changed += 1
-    # The line's score reads these statuses back in the same transaction (autoflush is off).
-    await session.flush()
+    for start in range(0, len(chat_ids), CHAT_BATCH):
+        chats = await repository.chat_states(session, chat_ids[start : start + CHAT_BATCH])
+        verdicts = await chat_verdicts(session, chats, policy, now)
+        # OPTED_OUT is shown from opted_out_at, not stored.
+        graded = [(chat.id, verdicts[chat.id][0].severity.line_status) for chat in chats]
+        changes = [(chat_id, status) for (chat_id, status), chat in zip(graded, chats, strict=True)
+                   if status != chat.health_status]  # fmt: skip
+        # The lines' scores read these statuses back in the same transaction.
+        await repository.set_chat_health(session, changes, now)
+        changed += len(changes)
     return changed
 
 
-async def line_signals(session: AsyncSession, line: Line, policy: HealthPolicy, now: datetime) -> LineSignals:
+async def line_signals(
+    session: AsyncSession, lines: Sequence[Line], policy: HealthPolicy, now: datetime
+) -> dict[uuid.UUID, LineSignals]:
+    """Each line's signals, from three grouped queries for the whole batch."""
     today = now.date()
     first_day = window_start(policy, now).date()
     baseline_start = today - timedelta(days=policy.baseline_days)
-    days = await repository.line_days(session, line.id, min(first_day, baseline_start))
-    in_window = [d for d in days if d.day >= first_day]
-    today_row = next((d for d in days if d.day == today), None)
-    history = [d for d in days if baseline_start <= d.day < today and d.outbound > 0]
-    baseline = (
-        sum(d.outbound for d in history) / len(history) if len(history) >= policy.baseline_min_days else None
+    line_ids = [line.id for line in lines]
+    all_totals = await repository.line_totals(
+        session, line_ids, window_from=first_day, baseline_from=baseline_start, today=today
     )
-    health = await repository.active_chat_health(session, line.id, first_day)
-    return LineSignals(
-        flagged=line.status == "FLAGGED",
-        outbound_window=sum(d.outbound for d in in_window),
-        inbound_window=sum(d.inbound for d in in_window),
-        active_chats=sum(health.values()),
-        unhealthy_chats=health.get("AT_RISK", 0) + health.get("CRITICAL", 0),
-        sends_after_stop=sum(d.overrides for d in in_window),
-        failed_last_day=today_row.failed if today_row else 0,
-        new_conversations_today=today_row.new_conversations if today_row else 0,
-        burst_recipients=await repository.burst_recipients(
-            session, line.id, now - timedelta(seconds=policy.burst_window_s)
-        ),
-        outbound_today=today_row.outbound if today_row else 0,
-        inbound_today=today_row.inbound if today_row else 0,
-        baseline_outbound_per_day=baseline,
+    all_health = await repository.active_chat_health(session, line_ids, first_day)
+    bursts = await repository.burst_recipients(
+        session, line_ids, now - timedelta(seconds=policy.burst_window_s)
     )
+    signals = {}
+    for line in lines:
+        totals = all_totals.get(line.id, repository.LineTotals())
+        health = all_health.get(line.id, {})
+        baseline = (
+            totals.baseline_outbound / totals.baseline_days
+            if totals.baseline_days >= policy.baseline_min_days
+            else None
+        )
+        signals[line.id] = LineSignals(
+            flagged=line.status == "FLAGGED",
+            outbound_window=totals.outbound_window,
+            inbound_window=totals.inbound_window,
+            active_chats=sum(health.values()),
+            unhealthy_chats=health.get("AT_RISK", 0) + health.get("CRITICAL", 0),
+            sends_after_stop=totals.overrides_window,
+            failed_last_day=totals.failed_today,
+            new_conversations_today=totals.new_conversations_today,
+            burst_recipients=bursts.get(line.id, 0),
+            outbound_today=totals.outbound_today,
+            inbound_today=totals.inbound_today,
+            baseline_outbound_per_day=baseline,
+        )
+    return signals
 
 
 def _reason(verdict: LineVerdict) -> str:
@@ -123,8 +137,9 @@ class LineScore:
     changed: bool
 
 
-async def rescore_line(session: AsyncSession, line: Line, policy: HealthPolicy, now: datetime) -> LineScore:
-    signals = await line_signals(session, line, policy, now)
+async def _settle(
+    session: AsyncSession, line: Line, signals: LineSignals, policy: HealthPolicy, now: datetime
+) -> LineScore:
     verdict = score_line(signals, policy)
     state = settle(
         line.health_status,
@@ -146,22 +161,26 @@ async def rescore_line(session: AsyncSession, line: Line, policy: HealthPolicy, 
     return LineScore(line, verdict, signals, state.shown, changed)
 
 
+async def rescore_loaded_lines(
+    session: AsyncSession, loaded: Sequence[Line], policy: HealthPolicy, now: datetime
+) -> list[LineScore]:
+    """Score lines already loaded (and locked) in this session."""
+    signals = await line_signals(session, loaded, policy, now)
+    return [await _settle(session, line, signals[line.id], policy, now) for line in loaded]
+
+
 async def rescore_lines(
     session: AsyncSession, line_ids: Sequence[uuid.UUID], policy: HealthPolicy, now: datetime
 ) -> list[LineScore]:
-    return [
-        await rescore_line(session, line, policy, now)
-        for line in await repository.lines_by_id(session, line_ids)
-    ]
+    return await rescore_loaded_lines(session, await repository.lines_by_id(session, line_ids), policy, now)
 
 
 async def rescore_lines_and_chats(
     session: AsyncSession, line_ids: Sequence[uuid.UUID], policy: HealthPolicy, now: datetime
 ) -> list[LineScore]:
-    """The sweep's unit (and `phoneline reputation score`): each line's active chats, then the lines."""
+    """The sweep's unit (and `phoneline reputation score`): the lines' active chats, then the lines."""
     since = window_start(policy, now).date()
-    for line_id in line_ids:
-        await rescore_chats(
-            session, await repository.chat_ids_with_activity(session, line_id, since), policy, now
-        )
+    await rescore_chats(
+        session, await repository.chat_ids_with_activity(session, line_ids, since), policy, now
+    )
     return await rescore_lines(session, line_ids, policy, now)

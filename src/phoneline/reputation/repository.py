@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, distinct, func, select, update
+from sqlalchemy import Table, and_, bindparam, case, distinct, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats.models import Chat, ChatActivity, LineActivity, Message
@@ -19,29 +20,62 @@ from phoneline.reputation.models import ReputationAudit
 async def claim_dirty_chats(session: AsyncSession, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Take up to `limit` queued (chat, line) pairs and clear their flags in this transaction.
 
-    On PostgreSQL the rows are locked with SKIP LOCKED, so several workers take disjoint work.
+    One statement. On PostgreSQL the claimed rows are locked with SKIP LOCKED, so several workers take
+    disjoint work. The condition is the partial index's own (`dirty`), so the claim reads that index
+    and never the settled history.
     """
-    query = (
-        select(ChatActivity.chat_id, ChatActivity.day, ChatActivity.line_id)
-        .where(ChatActivity.dirty.is_(True))
+    queued = text("chat_activity.dirty")
+    claim = (
+        select(ChatActivity.chat_id, ChatActivity.day)
+        .where(queued)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = (await session.execute(query)).all()
-    for chat_id, day, _line_id in rows:
-        await session.execute(
-            update(ChatActivity)
-            .where(ChatActivity.chat_id == chat_id, ChatActivity.day == day)
-            .values(dirty=False)
-        )
-    pairs = {(chat_id, line_id) for chat_id, _day, line_id in rows}
-    return sorted(pairs)
+    query = (
+        update(ChatActivity)
+        .where(tuple_(ChatActivity.chat_id, ChatActivity.day).in_(claim))
+        .values(dirty=False)
+        .returning(ChatActivity.chat_id, ChatActivity.line_id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted({(chat_id, line_id) for chat_id, line_id in await session.execute(query)})
 
 
-async def chats_by_id(session: AsyncSession, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Chat]:
+@dataclass(frozen=True)
+class ChatState:
+    """What scoring needs of a chat, without loading the ORM object."""
+
+    id: uuid.UUID
+    health_status: str
+    opted_out_at: datetime | None
+    is_group: bool
+
+
+async def chat_states(session: AsyncSession, chat_ids: Sequence[uuid.UUID]) -> list[ChatState]:
     if not chat_ids:
-        return {}
-    return {chat.id: chat for chat in await session.scalars(select(Chat).where(Chat.id.in_(chat_ids)))}
+        return []
+    query = select(Chat.id, Chat.health_status, Chat.opted_out_at, Chat.is_group).where(Chat.id.in_(chat_ids))
+    return [ChatState(*row) for row in await session.execute(query)]
+
+
+# A Core statement on the table (not the ORM entity), so a list of parameters is one executemany.
+_CHATS = cast(Table, Chat.__table__)
+_SET_CHAT_HEALTH = (
+    update(_CHATS)
+    .where(_CHATS.c.id == bindparam("chat_id"))
+    .values(health_status=bindparam("health"), health_updated_at=bindparam("at"))
+)
+
+
+async def set_chat_health(
+    session: AsyncSession, changes: Sequence[tuple[uuid.UUID, str]], at: datetime
+) -> None:
+    """Store new chat health grades: one executemany, whatever the number of chats."""
+    if changes:
+        await session.execute(
+            _SET_CHAT_HEALTH,
+            [{"chat_id": chat_id, "health": health, "at": at} for chat_id, health in changes],
+        )
 
 
 @dataclass(frozen=True)
@@ -59,57 +93,112 @@ async def chat_window_totals(
     """Per chat, the window's sums and the unanswered streak (outbound since the recipient last wrote)."""
     if not chat_ids:
         return {}
+    c = ChatActivity
     query = (
-        select(ChatActivity)
-        .where(ChatActivity.chat_id.in_(chat_ids), ChatActivity.day >= since)
-        .order_by(ChatActivity.chat_id, ChatActivity.day.desc())
+        select(c.chat_id, c.outbound, c.inbound, c.failed, c.overrides, c.outbound_since_inbound)
+        .where(c.chat_id.in_(chat_ids), c.day >= since)
+        .order_by(c.chat_id, c.day.desc())
     )
-    days: dict[uuid.UUID, list[ChatActivity]] = {}
-    for row in await session.scalars(query):
-        days.setdefault(row.chat_id, []).append(row)
-    totals = {}
-    for chat_id, rows in days.items():
-        streak = 0
-        for row in rows:  # newest first: add each day's tail until the day the recipient last wrote
-            streak += row.outbound_since_inbound
-            if row.inbound:
-                break
-        totals[chat_id] = ChatTotals(
-            outbound=sum(r.outbound for r in rows),
-            inbound=sum(r.inbound for r in rows),
-            failed=sum(r.failed for r in rows),
-            overrides=sum(r.overrides for r in rows),
-            unanswered_streak=streak,
-        )
+    sums: dict[uuid.UUID, list[int]] = {}  # outbound, inbound, failed, overrides, streak
+    answered: set[uuid.UUID] = set()
+    for chat_id, outbound, inbound, failed, overrides, since_inbound in await session.execute(query):
+        found = sums.setdefault(chat_id, [0, 0, 0, 0, 0])
+        found[0] += outbound
+        found[1] += inbound
+        found[2] += failed
+        found[3] += overrides
+        # Newest day first: the streak adds each day's tail until the day the recipient last wrote.
+        if chat_id not in answered:
+            found[4] += since_inbound
+            if inbound:
+                answered.add(chat_id)
+    totals = {chat_id: ChatTotals(*found) for chat_id, found in sums.items()}
     return totals
 
 
-async def line_days(session: AsyncSession, line_id: uuid.UUID, since: date) -> Sequence[LineActivity]:
-    query = select(LineActivity).where(LineActivity.line_id == line_id, LineActivity.day >= since)
-    return (await session.scalars(query)).all()
+@dataclass(frozen=True)
+class LineTotals:
+    """A line's counters, summed by the database over the windows the scorer reads."""
+
+    outbound_window: int = 0
+    inbound_window: int = 0
+    overrides_window: int = 0
+    outbound_today: int = 0
+    inbound_today: int = 0
+    failed_today: int = 0
+    new_conversations_today: int = 0
+    baseline_outbound: int = 0  # outbound on the baseline days that had any
+    baseline_days: int = 0  # how many baseline days had outbound
 
 
-async def active_chat_health(session: AsyncSession, line_id: uuid.UUID, since: date) -> dict[str, int]:
-    """Health of the line's one-to-one chats with activity since `since`, opted-out chats left out."""
-    active = select(ChatActivity.chat_id).where(ChatActivity.line_id == line_id, ChatActivity.day >= since)
+async def line_totals(
+    session: AsyncSession,
+    line_ids: Sequence[uuid.UUID],
+    *,
+    window_from: date,
+    baseline_from: date,
+    today: date,
+) -> dict[uuid.UUID, LineTotals]:
+    """Per line, its window, today and baseline figures: one grouped query for the whole batch, one row
+    per line (summing in SQL beats shipping every day's row to Python)."""
+    a = LineActivity
+
+    def total(column: Any, *when: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(*when), column), else_=0)), 0)
+
+    in_window, is_today = a.day >= window_from, a.day == today
+    in_baseline = and_(a.day >= baseline_from, a.day < today, a.outbound > 0)
     query = (
-        select(Chat.health_status, func.count())
+        select(
+            a.line_id,
+            total(a.outbound, in_window),
+            total(a.inbound, in_window),
+            total(a.overrides, in_window),
+            total(a.outbound, is_today),
+            total(a.inbound, is_today),
+            total(a.failed, is_today),
+            total(a.new_conversations, is_today),
+            total(a.outbound, in_baseline),
+            total(literal(1), in_baseline),
+        )
+        .where(a.line_id.in_(line_ids), a.day >= min(window_from, baseline_from))
+        .group_by(a.line_id)
+    )
+    return {line_id: LineTotals(*map(int, figures)) for line_id, *figures in await session.execute(query)}
+
+
+async def active_chat_health(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], since: date
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Per line, the health of its one-to-one chats with activity since `since`, opted-out chats left
+    out: one grouped query for the whole batch."""
+    active = select(ChatActivity.chat_id).where(ChatActivity.line_id.in_(line_ids), ChatActivity.day >= since)
+    # Driven by the active chats' primary keys: a line's whole chat history is never read.
+    query = (
+        select(Chat.line_id, Chat.health_status, func.count())
         .where(
-            Chat.line_id == line_id,
+            Chat.id.in_(active),
             Chat.is_group.is_(False),
             Chat.opted_out_at.is_(None),
-            Chat.id.in_(active),
         )
-        .group_by(Chat.health_status)
+        .group_by(Chat.line_id, Chat.health_status)
     )
-    return {status: int(count) for status, count in await session.execute(query)}
+    health: dict[uuid.UUID, dict[str, int]] = {}
+    for line_id, status, count in await session.execute(query):
+        health.setdefault(line_id, {})[status] = int(count)
+    return health
 
 
-async def burst_recipients(session: AsyncSession, line_id: uuid.UUID, since: datetime) -> int:
-    query = select(func.count(distinct(Message.chat_id))).where(
-        Message.line_id == line_id, Message.direction == "outbound", Message.created_at >= since
+async def burst_recipients(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, int]:
+    """Per line, distinct chats it sent to since `since` (the indexed (line_id, created_at) range)."""
+    query = (
+        select(Message.line_id, func.count(distinct(Message.chat_id)))
+        .where(Message.line_id.in_(line_ids), Message.direction == "outbound", Message.created_at >= since)
+        .group_by(Message.line_id)
     )
-    return int(await session.scalar(query) or 0)
+    return {line_id: int(count) for line_id, count in await session.execute(query)}
 
 
 async def scorable_line_ids(session: AsyncSession) -> list[uuid.UUID]:
@@ -123,9 +212,14 @@ async def lines_by_id(session: AsyncSession, line_ids: Sequence[uuid.UUID]) -> l
     return list(await session.scalars(query))
 
 
-async def chat_ids_with_activity(session: AsyncSession, line_id: uuid.UUID, since: date) -> list[uuid.UUID]:
-    query = select(distinct(ChatActivity.chat_id)).where(
-        ChatActivity.line_id == line_id, ChatActivity.day >= since
+async def chat_ids_with_activity(
+    session: AsyncSession, line_ids: Sequence[uuid.UUID], since: date
+) -> list[uuid.UUID]:
+    """The chats of these lines with activity since `since` (the lines' active conversations)."""
+    query = (
+        select(ChatActivity.chat_id)
+        .where(ChatActivity.line_id.in_(line_ids), ChatActivity.day >= since)
+        .distinct()
     )
     return list(await session.scalars(query))
 
