@@ -38,11 +38,15 @@ test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 
 # wrk comes from Debian; install it on first use. BENCH_ARGS passes options (e.g. --duration 30).
 # Each benchmark exits non-zero when it misses a target; the leading "-" lets the others still run.
+# Send and fan-out also run on this PostgreSQL database (the send benchmark creates it; both empty it).
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/phoneline_bench
+
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	-$(BIN)/python bench/list_phone_numbers.py $(BENCH_ARGS)
-	-$(BIN)/python bench/send_message.py
+	-$(BIN)/python bench/send_message.py --pg $(BENCH_PG_URL) --write
 	-$(BIN)/python bench/webhook_fanout.py --write-docs docs/benchmarks.md
+	-$(BIN)/python bench/webhook_fanout.py --database-url $(BENCH_PG_URL) --write-docs docs/benchmarks.md
 	-$(BIN)/python bench/reputation.py $(REPUTATION_BENCH_ARGS)
 
 clean:

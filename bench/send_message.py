@@ -8,7 +8,7 @@ Both are driven by wrk at concurrency 16 over the same chats (one uvicorn proces
 The pair rate limit stays on at its real value; the load spreads over enough chats not to trip it.
 
     .venv/bin/python bench/send_message.py                 # SQLite in a temp dir
-    .venv/bin/python bench/send_message.py --pg URL        # and PostgreSQL (the database is reset)
+    .venv/bin/python bench/send_message.py --pg URL        # and PostgreSQL (created if missing, then reset)
     .venv/bin/python bench/send_message.py --write         # also update docs/benchmarks.md
 """
 
@@ -68,7 +68,17 @@ def free_port() -> int:
 
 
 def reset_postgres(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql+psycopg://", "postgresql+psycopg://", 1))
+    """Create the benchmark database if it is missing, then empty it."""
+    target = sa.engine.make_url(url)
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        )
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
+    engine = sa.create_engine(target)
     with engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
@@ -227,6 +237,8 @@ def main() -> None:
     print(section)
     if args.write:
         write_doc(section)
+    if any(row["ratio"] < TARGET for row in rows):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ class ChatActivity(DailyCounters, Base):
 
     __tablename__ = "chat_activity"
     __table_args__ = (
-        Index("ix_chat_activity_line_day", "line_id", "day"),
+        # Covers chat_id: a line's active chats are read from the index alone.
+        Index("ix_chat_activity_line_day", "line_id", "day", "chat_id"),
         # Partial: only queued rows are indexed, so the worker's claim never walks the settled history.
         Index("ix_chat_activity_dirty", "dirty", sqlite_where=text("dirty"), postgresql_where=text("dirty")),
     )

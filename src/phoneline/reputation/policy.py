@@ -65,8 +65,10 @@ class HealthPolicy(BaseModel):
     sweep_interval_s: int = Field(
         60, description="How often every line is re-evaluated so windows roll over."
     )
+    # Health must be current within 5 s of the activity that changes it: the interval plus one drain.
+    # Longer intervals score a busy chat or line once for more events (docs/reputation.md).
     rescore_interval_s: float = Field(
-        0.5, description="How often the worker drains the queue of changed chats."
+        2.0, description="How often the worker drains the queue of changed chats."
     )
     audit_cooldown_s: int = Field(300, description="After an audit completes, a new one waits this long.")
 

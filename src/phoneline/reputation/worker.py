@@ -21,7 +21,9 @@ from phoneline.reputation.policy import HealthPolicy
 from phoneline.settings import Settings
 
 log = get_logger("phoneline.reputation")
-QUEUE_BATCH = 500
+# Chat-days per claim: a busy interval's queue in one pass, so a line touched by many of its chats
+# is scored once per interval (bench/reputation.py).
+QUEUE_BATCH = 10000
 SWEEP_BATCH = 200
 
 

@@ -5,7 +5,8 @@ two derived figures. Until now every event paid a second upsert from Python for 
 trip was half the cost of recording activity (docs/benchmarks.md, "reputation"). A row trigger on
 chat_activity now applies each change to line_activity inside the same statement and transaction, so
 the two can never disagree and an event costs one statement. chat_activity gains `new_conversations`
-so the trigger can carry it; the dirty-queue index becomes partial (only queued rows are indexed).
+so the trigger can carry it; the dirty-queue index becomes partial (only queued rows are indexed) and the
+line index covers chat_id.
 
 Revision ID: 0005
 Revises: 0004
@@ -97,6 +98,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("new_conversations", sa.Integer(), server_default="0", nullable=False)
         )
+        # chat_id joins the line index so "the line's active chats" is read from the index alone.
+        batch_op.drop_index("ix_chat_activity_line_day")
+        batch_op.create_index("ix_chat_activity_line_day", ["line_id", "day", "chat_id"], unique=False)
         batch_op.drop_index("ix_chat_activity_dirty")
         batch_op.create_index(
             "ix_chat_activity_dirty",
@@ -118,6 +122,8 @@ def downgrade() -> None:
     with op.batch_alter_table("chat_activity", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_activity_dirty")
         batch_op.create_index("ix_chat_activity_dirty", ["dirty"], unique=False)
+        batch_op.drop_index("ix_chat_activity_line_day")
+        batch_op.create_index("ix_chat_activity_line_day", ["line_id", "day"], unique=False)
         batch_op.drop_column("new_conversations")
 
 
