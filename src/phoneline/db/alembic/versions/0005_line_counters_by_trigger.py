@@ -95,9 +95,7 @@ PG_TRIGGERS = (
 
 def upgrade() -> None:
     with op.batch_alter_table("chat_activity", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("new_conversations", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("new_conversations", sa.Integer(), server_default="0", nullable=False))
         # chat_id joins the line index so "the line's active chats" is read from the index alone.
         batch_op.drop_index("ix_chat_activity_line_day")
         batch_op.create_index("ix_chat_activity_line_day", ["line_id", "day", "chat_id"], unique=False)
