@@ -73,7 +73,7 @@ class Sending:
             clock=clock,
             limiter=PairLimiter(settings),
             transport=transport,
-            dispatcher=Dispatcher(transport, ingest),
+            dispatcher=Dispatcher(transport, ingest, runtime.sessions, clock, settings),
             ingest=ingest,
             http=http,
             media=outbound.transport(connections=MEDIA_CONNECTIONS),
@@ -103,6 +103,7 @@ class Sending:
         """Tests: move time for sends and carrier reports alike."""
         self.clock = clock
         self.ingest.clock = clock
+        self.dispatcher.clock = clock
 
     async def close(self) -> None:
         await self.dispatcher.close()
