@@ -62,6 +62,7 @@ class Dispatcher:
         self._in_flight: set[str] = set()
         # Taken by the transport, waiting for their stamp: (message id, stamp batches tried).
         self._stamps: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self._stamping: list[tuple[str, int]] = []  # the batch being written, if any
         # The recovery pass's current batch, until each has been through Transport.send.
         self._recovering: set[str] = set()
         self._recovered = asyncio.Event()
@@ -110,7 +111,10 @@ class Dispatcher:
             batch = [await self._stamps.get()]
             while len(batch) < STAMP_BATCH_MAX and not self._stamps.empty():
                 batch.append(self._stamps.get_nowait())
-            if await self._stamp(batch):
+            self._stamping = batch
+            retry = await self._stamp(batch)
+            self._stamping = []
+            if retry:
                 # Some rows were busy: let their writers finish (and more stamps gather) before retrying.
                 await asyncio.sleep(0.05)
 
@@ -181,8 +185,9 @@ class Dispatcher:
         self._stamper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._stamper
-        # Stamp what the transport took before we stopped, so a restart does not hand it over again.
-        pending = []
+        # Stamp what the transport took before we stopped (including a batch cut off mid-write: stamping
+        # twice changes nothing), so a restart does not hand it over again.
+        pending = list(self._stamping)
         while not self._stamps.empty():
             pending.append(self._stamps.get_nowait())
         if pending:
