@@ -87,6 +87,9 @@ def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, st
         "PHONELINE_WEBHOOK_DISPATCHER_ENABLED": "false",
         # Health is re-scored on demand (`phoneline reputation score`) or by a worker a test runs.
         "PHONELINE_REPUTATION_WORKER_ENABLED": "false",
+        # Every test server shares the database: one server's recovery pass would hand over another's
+        # messages. Recovery tests start servers with it on.
+        "PHONELINE_TRANSPORT_RECOVERY_ENABLED": "false",
     }
     os.environ.update(env)
     return env

@@ -35,3 +35,16 @@ WEBHOOK_OLDEST_DUE_AGE = Gauge(
     "phoneline_webhook_oldest_due_age_seconds",
     "How long the oldest due webhook delivery has waited past its time; 0 when none is due.",
 )
+TRANSPORT_RECOVERY_PASSES = Counter(
+    "phoneline_transport_recovery_passes_total",
+    "Recovery passes over outbound messages whose hand-over to the transport was never confirmed.",
+)
+TRANSPORT_RESUBMITTED = Counter(
+    "phoneline_transport_resubmitted_total",
+    "Outbound messages a recovery pass handed to the transport again.",
+)
+TRANSPORT_HANDOVER_OVERDUE = Gauge(
+    "phoneline_transport_handover_overdue",
+    "Outbound messages committed more than PHONELINE_TRANSPORT_RECOVERY_AFTER_S ago that no transport "
+    "has confirmed taking (read at scrape time).",
+)

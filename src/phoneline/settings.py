@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phoneline.reputation.policy import HealthPolicy, PacingPolicy
@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     bridge_url: str | None = None
     bridge_secret: SecretStr | None = None
     bridge_timeout_s: float = 10.0
+    # Recovery of lost hand-overs (docs/transport.md): at start and every `interval` seconds, outbound
+    # messages committed more than `after` seconds ago that no transport has confirmed taking (and that
+    # no carrier report has moved on) are handed to the transport again. `after` should exceed the
+    # transport's own worst case for taking a message, or slow hand-overs are repeated.
+    transport_recovery_enabled: bool = True
+    transport_recovery_interval_s: float = Field(default=30.0, gt=0)
+    transport_recovery_after_s: float = Field(default=30.0, ge=0)
     voice_memo_max_bytes: int = 10 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
 

@@ -1,8 +1,12 @@
-"""A second phoneline server on the same database with another transport (simulator, http_bridge)."""
+"""A second phoneline server on the same database with another transport (simulator, http_bridge), and
+a fake carrier gateway for the bridge."""
 
 from __future__ import annotations
 
+import base64
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -11,6 +15,8 @@ from phoneline.app import create_app
 from phoneline.settings import Settings
 from tests.chats.conftest import events  # noqa: F401  (the outbox as the webhooks dispatcher sees it)
 from tests.conftest import LiveServer, free_port, start_live_server, stop_live_server
+
+SECRET = "whsec_" + base64.b64encode(b"bridge-test-secret-32-bytes-long").decode()
 
 
 @pytest.fixture
@@ -25,3 +31,32 @@ def serve(settings: Settings) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for live in started:
         stop_live_server(live)
+
+
+class Gateway(BaseHTTPRequestHandler):
+    """Takes outbound messages like a carrier gateway; `status` lets a test make it fail."""
+
+    received: list[dict[str, Any]] = []
+    status = 202
+    url = ""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append({"body": body, "headers": dict(self.headers.items())})
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway() -> Iterator[type[Gateway]]:
+    Gateway.received, Gateway.status = [], 202
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Gateway.url = f"http://127.0.0.1:{server.server_address[1]}/outbound"
+    yield Gateway
+    server.shutdown()

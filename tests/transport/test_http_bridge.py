@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -18,38 +15,10 @@ from standardwebhooks import Webhook
 
 from phoneline.transport import signing
 from tests.chats.conftest import line_activity, text, wait_for
+from tests.transport.conftest import SECRET
 
-SECRET = "whsec_" + base64.b64encode(b"bridge-test-secret-32-bytes-long").decode()
 LINE = "+12025550101"
 RECIPIENT = "+12025550199"
-
-
-class Gateway(BaseHTTPRequestHandler):
-    """Takes outbound messages like a carrier gateway; `status` lets a test make it fail."""
-
-    received: list[dict[str, Any]] = []
-    status = 202
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append({"body": body, "headers": dict(self.headers.items())})
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def gateway() -> Iterator[type[Gateway]]:
-    Gateway.received, Gateway.status = [], 202
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    Gateway.url = f"http://127.0.0.1:{server.server_address[1]}/outbound"  # type: ignore[attr-defined]
-    yield Gateway
-    server.shutdown()
 
 
 @pytest.fixture

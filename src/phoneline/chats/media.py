@@ -1,12 +1,13 @@
 """Voice memos fetched by URL: the outbound-URL rule, a bounded download and an audio type check.
 
-`check_outbound_url` is the rule every URL phoneline calls must pass (https; a host that resolves only
-to public addresses), lifted by PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true for development and tests.
-The webhooks work carries the same rule; the two are to be unified into one shared function.
+The fetch goes through `net.outbound.open_stream`, the one rule every URL phoneline calls must pass
+(https; a host that resolves only to public addresses; the connection goes to the address checked),
+lifted by PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true for development and tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import unquote, urlsplit
 
@@ -14,7 +15,7 @@ import httpx
 
 from phoneline.api.errors import InvalidParameter
 from phoneline.chats.models import Attachment
-from phoneline.net.outbound import validate_url
+from phoneline.net.outbound import check_url, open_stream
 from phoneline.settings import Settings
 
 # Linq's voice memo formats, by what the file's first bytes say (the server checks content, not names).
@@ -29,15 +30,6 @@ AUDIO_TYPES = {
 }
 ACCEPTED_MIME_TYPES = {*AUDIO_TYPES, "audio/mp4", "audio/x-aiff", "audio/x-wav", "audio/mp3"}
 SNIFF_BYTES = 64
-
-
-async def check_outbound_url(url: str, settings: Settings) -> httpx.URL:
-    """Refuse (400) a URL we must not call: the one outbound rule (net/outbound.py) that also governs
-    webhook targets, Slack and PagerDuty."""
-    checked = await validate_url(
-        url, allow_private=settings.allow_private_webhook_targets, what="voice memo URL"
-    )
-    return httpx.URL(checked)
 
 
 def sniff_audio(head: bytes) -> str | None:
@@ -74,26 +66,36 @@ def _filename(url: httpx.URL, mime_type: str) -> str:
     return (name or f"voice-memo{AUDIO_TYPES.get(mime_type, '')}")[:255]
 
 
-async def fetch_voice_memo(url: str, settings: Settings, client: httpx.AsyncClient) -> Attachment:
-    """Download the file once (at most `voice_memo_max_bytes`, no redirects) and describe it."""
-    target = await check_outbound_url(url, settings)
+async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncBaseTransport) -> Attachment:
+    """Download the file once (at most `voice_memo_max_bytes`, no redirects) and describe it.
+
+    A URL the outbound rule refuses is a 400 (OutboundRefused is an InvalidParameter). `transport`
+    comes from `net.outbound.transport()`.
+    """
+    what = "voice memo URL"
+    allow_private = settings.allow_private_webhook_targets
+    target = check_url(url, allow_private=allow_private, what=what)
     limit = settings.voice_memo_max_bytes
     size, head = 0, b""
     try:
-        async with client.stream(
-            "GET", target, follow_redirects=False, timeout=settings.media_fetch_timeout_s
-        ) as response:
-            if response.status_code != 200:
-                raise InvalidParameter(f"Fetching the voice memo returned HTTP {response.status_code}.")
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
-            async for chunk in response.aiter_bytes():
-                if len(head) < SNIFF_BYTES:
-                    head += chunk[: SNIFF_BYTES - len(head)]
-                size += len(chunk)
-                if size > limit:
+        async with asyncio.timeout(settings.media_fetch_timeout_s):
+            async with open_stream(
+                transport, "GET", str(target), allow_private=allow_private,
+                headers={"Accept-Encoding": "identity"}, what=what,
+            ) as response:  # fmt: skip
+                if response.status_code != 200:
+                    raise InvalidParameter(f"Fetching the voice memo returned HTTP {response.status_code}.")
+                declared = response.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > limit:
                     raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+                async for chunk in response.aiter_raw():  # raw: we asked for no content coding
+                    if len(head) < SNIFF_BYTES:
+                        head += chunk[: SNIFF_BYTES - len(head)]
+                    size += len(chunk)
+                    if size > limit:
+                        raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+    except TimeoutError:
+        raise InvalidParameter("The voice memo could not be fetched: it took too long.") from None
     except httpx.HTTPError as error:
         raise InvalidParameter(f"The voice memo could not be fetched: {error.__class__.__name__}.") from None
     mime_type = sniff_audio(head)

@@ -41,6 +41,11 @@ class DeliveryStatus(enum.StrEnum):
     RECEIVED = "received"
 
 
+# The predicate of ix_messages_awaiting_handover; queries must state it literally to use the index.
+# Inbound messages are `received`, so only outbound ones can match.
+AWAITING_HANDOVER = "handed_over_at IS NULL AND delivery_status = 'sent'"
+
+
 class MessageKind(enum.StrEnum):
     MESSAGE = "message"
     VOICE_MEMO = "voice_memo"
@@ -105,6 +110,14 @@ class Message(Base):
         Index("ix_messages_chat_created", "chat_id", "created_at", "id"),
         # Distinct recipients in the burst window (reputation).
         Index("ix_messages_line_created", "line_id", "created_at"),
+        # Outbound messages no transport has confirmed taking yet (the recovery pass, /metrics). Partial:
+        # a message leaves it once stamped or once a carrier report moves it on, so it stays tiny.
+        Index(
+            "ix_messages_awaiting_handover",
+            "created_at",
+            sqlite_where=text(AWAITING_HANDOVER),
+            postgresql_where=text(AWAITING_HANDOVER),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -131,6 +144,11 @@ class Message(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     failed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a transport accepted the message (Transport.send returned), stamped by the dispatcher after
+    # the fact; NULL while the hand-over is pending, or if it was lost with the process that had it.
+    handed_over_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a recovery pass last claimed it for another hand-over (a lease, so processes do not repeat it).
+    handover_claimed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Attachment(Base):

@@ -6,11 +6,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import Exists, Uuid, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats.models import Attachment, Chat, ChatActivity, ChatHandle, LineActivity, Message, OptOut
+from phoneline.chats.models import (
+    AWAITING_HANDOVER,
+    Attachment,
+    Chat,
+    ChatActivity,
+    ChatHandle,
+    LineActivity,
+    Message,
+    OptOut,
+)
 from phoneline.lines.models import Line
 
 
@@ -267,3 +277,84 @@ async def worst_chats(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+# --- hand-over to the transport (transport/dispatcher.py) -------------------------------------------
+
+_messages = cast(Table, Message.__table__)
+# Literal, as in the partial index's predicate: the planner uses ix_messages_awaiting_handover only then.
+_awaiting_handover = text(AWAITING_HANDOVER)
+
+
+async def stamp_handed_over(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID], at: datetime
+) -> set[uuid.UUID]:
+    """Record that a transport took these messages; returns the ids stamped now.
+
+    Rows another transaction holds (a carrier report being applied, a recovery claim) are skipped, not
+    waited for: waiting while holding other rows of the batch could deadlock with that transaction. The
+    caller tries the skipped ones again.
+    """
+    lockable = (
+        select(_messages.c.id)
+        .where(_messages.c.id.in_(message_ids), _messages.c.handed_over_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+    stamped = await session.execute(
+        update(_messages)
+        .where(_messages.c.id.in_(lockable.scalar_subquery()))
+        .values(handed_over_at=at)
+        .returning(_messages.c.id)
+    )
+    return set(stamped.scalars())
+
+
+async def claim_awaiting_handover(
+    session: AsyncSession, *, committed_before: datetime, now: datetime, limit: int
+) -> list[tuple[Message, Chat]]:
+    """Claim (for this process, until `committed_before` catches up with `now`) outbound messages
+    committed before `committed_before` that no transport has confirmed taking, oldest first.
+
+    A write first (safe on SQLite); on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent passes in
+    several processes split the rows instead of both taking them, and the claim time keeps a later pass
+    away until it is as old as a fresh commit would have to be.
+    """
+    due = (
+        select(_messages.c.id)
+        .where(
+            _awaiting_handover,
+            _messages.c.created_at < committed_before,
+            or_(
+                _messages.c.handover_claimed_at.is_(None),
+                _messages.c.handover_claimed_at < committed_before,
+            ),
+        )
+        .order_by(_messages.c.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.execute(
+        update(_messages)
+        .where(_messages.c.id.in_(due.scalar_subquery()))
+        .values(handover_claimed_at=now)
+        .returning(_messages.c.id)
+    )
+    ids = list(claimed.scalars())
+    if not ids:
+        return []
+    query = (
+        select(Message, Chat)
+        .join(Chat, Chat.id == Message.chat_id)
+        .where(Message.id.in_(ids))
+        .order_by(Message.created_at)
+    )
+    return [(message, chat) for message, chat in (await session.execute(query)).all()]
+
+
+async def count_awaiting_handover(session: AsyncSession, committed_before: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(_messages)
+        .where(_awaiting_handover, _messages.c.created_at < committed_before)
+    )
+    return int(await session.scalar(query) or 0)

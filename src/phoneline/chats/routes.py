@@ -168,7 +168,7 @@ async def send_voice_memo(
     key = idempotency.pick_key(None, request.headers.get(IDEMPOTENCY_HEADER))
 
     async def fetch(url: str) -> Attachment:
-        return await media.fetch_voice_memo(url, sending.settings, sending.http)
+        return await media.fetch_voice_memo(url, sending.settings, sending.media)
 
     return await _send_once(
         request, partner, key, 202,

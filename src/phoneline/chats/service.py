@@ -29,7 +29,7 @@ from phoneline.api.errors import (
     RecipientOptedOut,
 )
 from phoneline.api.runtime import Principal
-from phoneline.chats import activity, content, events, media, repository, schemas, selection
+from phoneline.chats import activity, content, events, handover, media, repository, schemas, selection
 from phoneline.chats.activity import Activity
 from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
 from phoneline.chats.models import (
@@ -52,7 +52,7 @@ from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import to_e164
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
-from phoneline.transport.base import DeliveryReport, InboundMessage, OutboundMessage
+from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 
 MAX_PAGE = 100
@@ -305,24 +305,7 @@ async def _write_outbound(
         at=now,
         activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=new_chat),
     )
-    submit_after_commit(
-        session,
-        sender.dispatcher,
-        OutboundMessage(
-            message_id=str(message.id),
-            chat_id=str(chat.id),
-            partner_id=str(chat.partner_id),
-            line_number=line.number,
-            recipients=tuple(recipients),
-            parts=message.parts,
-            service=message.service,
-            kind=message.kind,
-            is_group=chat.is_group,
-            created_at=now,
-            effect=message.effect,
-            reply_to=message.reply_to,
-        ),
-    )
+    submit_after_commit(session, sender.dispatcher, handover.outbound_message(message, chat, recipients))
     return message
 
 

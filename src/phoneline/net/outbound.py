@@ -5,10 +5,13 @@ link-local, multicast or otherwise reserved range), so a partner cannot point us
 PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true (development, tests) lifts both parts of the rule.
 
 The rule is checked when a URL is saved (`validate_url`) and again on every request (`open_stream`),
-because DNS can change between the two. `open_stream` connects to the very address it checked (the
-host name still goes in `Host` and in TLS SNI/certificate checks), so a second, different DNS answer
-cannot slip in between the check and the connection. Redirects are never followed (requests go straight
-to an httpx transport, which has no notion of them).
+because DNS can change between the two. `open_stream` resolves once, checks that answer, and the
+connection goes to the very address it checked: the transports `transport()` builds connect through a
+network backend that takes the address from `open_stream`, so no second DNS lookup happens between the
+check and the connection (DNS rebinding). The URL keeps its host name, so `Host`, TLS SNI, certificate
+verification and the connection pool's key all use the name, never the address: a connection verified
+for one host is never reused for another that happens to resolve to the same address. Redirects are
+never followed (requests go straight to an httpx transport, which has no notion of them).
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from phoneline.api.errors import InvalidParameter
@@ -104,6 +110,55 @@ async def validate_url(url: str, *, allow_private: bool, what: str = "URL") -> s
     return str(parsed)
 
 
+@dataclass(frozen=True)
+class _Pin:
+    """The address `open_stream` checked for (host, port): the only place that request may connect."""
+
+    host: str
+    port: int
+    address: str
+
+
+# Set by open_stream around one request; read by the network backend in the same task when the pool
+# opens a new connection for that request.
+_PIN: ContextVar[_Pin | None] = ContextVar("phoneline_outbound_pin", default=None)
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections to the pinned address instead of resolving the host name again."""
+
+    def __init__(self) -> None:
+        self._network = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        pin = _PIN.get()
+        if pin is not None:
+            if (host, port) != (pin.host, pin.port):
+                raise httpcore.ConnectError(f"{host}:{port} is not the host that was checked")
+            host = pin.address
+        return await self._network.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("outbound requests never use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
 @asynccontextmanager
 async def open_stream(
     transport: httpx.AsyncBaseTransport,
@@ -112,45 +167,55 @@ async def open_stream(
     *,
     allow_private: bool,
     headers: Mapping[str, str],
-    content: bytes,
+    content: bytes = b"",
     what: str = "URL",
 ) -> AsyncIterator[httpx.Response]:
     """Send a request under the rule and yield the response with its body still unread.
 
-    Straight to the transport: no client means no redirect following, no cookies, no auth, and none
-    of a client's per-request overhead. The caller bounds the time (asyncio.timeout) and decides how
-    much of the body to read.
+    `transport` must come from `transport()` (else nothing pins the address). Straight to the
+    transport: no client means no redirect following, no cookies, no auth, and none of a client's
+    per-request overhead. The caller bounds the time (asyncio.timeout) and decides how much of the
+    body to read.
     """
     parsed = check_url(url, allow_private=allow_private, what=what)
-    request_url = parsed
-    extensions: dict[str, str] = {}
-    request_headers = dict(headers)
+    pin = None
     if not allow_private:
-        address = (await resolve_public(parsed.host, _port(parsed), what=what))[0]
-        if _ip_literal(parsed.host) is None:
-            # Connect to the checked address; name the host in Host and in TLS (SNI + certificate).
-            request_url = parsed.copy_with(host=address)
-            request_headers["Host"] = parsed.netloc.decode("ascii")
-            extensions["sni_hostname"] = parsed.host
-    request = httpx.Request(
-        method, request_url, headers=request_headers, content=content, extensions=extensions
-    )
-    response = await transport.handle_async_request(request)
+        port = _port(parsed)
+        address = (await resolve_public(parsed.host, port, what=what))[0]
+        pin = _Pin(parsed.raw_host.decode("ascii"), port, address)
+    request = httpx.Request(method, parsed, headers=headers, content=content)
+    token = _PIN.set(pin)
+    try:
+        response = await transport.handle_async_request(request)
+    finally:
+        _PIN.reset(token)
     try:
         yield response
     finally:
         await response.aclose()
 
 
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, with a connection pool that connects where `open_stream` pinned."""
+
+    def __init__(self, *, connections: int, ssl_context: ssl.SSLContext) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # Proxies from the environment would defeat connecting to the address we checked.
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        # httpx has no parameter for the network backend; this is the pool it builds, plus ours.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PinnedBackend(),
+        )
+
+
 def transport(*, connections: int, ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
     """A transport for `open_stream`. Share one SSL context between transports: building one loads the
     CA bundle (~80 ms)."""
-    return httpx.AsyncHTTPTransport(
-        verify=ssl_context or httpx.create_ssl_context(),
-        # Proxies from the environment would defeat connecting to the address we checked.
-        trust_env=False,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-    )
+    return PinnedTransport(connections=connections, ssl_context=ssl_context or httpx.create_ssl_context())
 
 
 async def read_limited(response: httpx.Response, limit: int) -> bytes:

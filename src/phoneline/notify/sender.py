@@ -38,6 +38,8 @@ from phoneline.webhooks.signing import iso
 STATUS_UPDATED = "phone_number.status_updated"
 SLACK_BATCH_LIMIT = 200
 PAGE_LIMIT = 16
+# Slack messages in flight at once (one per partner with pending changes); more wait for a connection.
+SLACK_CONNECTIONS = 16
 
 log = get_logger("phoneline.notify")
 
@@ -95,7 +97,10 @@ class AlertSender:
         self.worker_id = worker_id
         self.retry = retry
         self.wake = wake
+        # One transport for pages and one for Slack, so a burst of Slack messages never makes a page wait
+        # for a connection.
         self._transport: httpx.AsyncHTTPTransport | None = None
+        self._slack_transport: httpx.AsyncHTTPTransport | None = None
         self._box: SecretBox | None = None
         self._finished: list[SendOutcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,7 +110,9 @@ class AlertSender:
     # --- lifecycle (driven by the dispatcher) ------------------------------------------------------
 
     async def open(self) -> None:
-        self._transport = outbound.transport(connections=PAGE_LIMIT)
+        ssl_context = httpx.create_ssl_context()
+        self._transport = outbound.transport(connections=PAGE_LIMIT, ssl_context=ssl_context)
+        self._slack_transport = outbound.transport(connections=SLACK_CONNECTIONS, ssl_context=ssl_context)
 
     async def close(self) -> None:
         if self._tasks:
@@ -119,9 +126,10 @@ class AlertSender:
                     await session.commit()
             except Exception:
                 log.exception("alert_final_record_failed")  # leases expire: sent again, not lost
-        if self._transport is not None:
-            await self._transport.aclose()
-            self._transport = None
+        for transport in (self._transport, self._slack_transport):
+            if transport is not None:
+                await transport.aclose()
+        self._transport = self._slack_transport = None
 
     def in_flight(self) -> set[asyncio.Task[None]]:
         return self._tasks
@@ -259,9 +267,11 @@ class AlertSender:
         if tooling is None or not tooling.slack_webhook_url_encrypted:
             self._done(SendOutcome(alerts, Verdict.FINAL, error="Slack is no longer configured"))
             return
+        assert self._slack_transport is not None
         try:
             async with asyncio.timeout(self.settings.webhook_timeout_s + 1):
                 reply = await slack.send(
+                    self._slack_transport,
                     self._secret(tooling.slack_webhook_url_encrypted),
                     [alert.payload for alert in alerts],
                     allow_private=self.settings.allow_private_webhook_targets,

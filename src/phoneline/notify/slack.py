@@ -1,4 +1,7 @@
-"""Slack: one incoming-webhook message for a partner's changes of the last second, sent with slack_sdk.
+"""Slack: one incoming-webhook message for a partner's changes of the last second.
+
+slack_sdk builds the blocks; the POST goes through `net.outbound.open_stream` like every other outbound
+call (slack_sdk's own client would resolve the host by itself, after our check).
 
 Slack allows about one message per second per webhook, so changes that close together are combined
 (notify/repository.py decides which). 429 (with Retry-After) and 5xx are retried by the alert sender.
@@ -7,17 +10,19 @@ Slack allows about one message per second per webhook, so changes that close tog
 from __future__ import annotations
 
 import asyncio
-import math
+import json
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
-from slack_sdk.webhook import WebhookClient
 
-from phoneline.net.outbound import check_url, resolve_public
+from phoneline.net.outbound import open_stream, read_limited
 
 # Slack allows 50 blocks per message; what does not fit is summarised in one line.
 MAX_CHANGES_PER_MESSAGE = 40
+# Slack answers "ok" or a short error name; more than this is not kept.
+MAX_RESPONSE_BYTES = 4096
 _ICON = {"FLAGGED": ":red_circle:", "ACTIVE": ":large_green_circle:", "CRITICAL": ":red_circle:"}
 
 
@@ -67,25 +72,40 @@ def render(payloads: list[dict[str, Any]]) -> tuple[str, list[SectionBlock | Con
     return text, blocks
 
 
-def _post(url: str, timeout_s: float, text: str, blocks: list[Any]) -> SlackReply:
-    # Retries are ours (durable, in the alert queue), not slack_sdk's in-memory ones.
-    client = WebhookClient(url, timeout=max(1, math.ceil(timeout_s)), retry_handlers=[])
-    response = client.send(text=text, blocks=blocks)
-    headers = {name.lower(): value for name, value in (response.headers or {}).items()}
-    retry_after = headers.get("retry-after")
-    return SlackReply(response.status_code, str(response.body or ""), retry_after)
+async def _post(
+    transport: httpx.AsyncBaseTransport,
+    url: str,
+    text: str,
+    blocks: list[Any],
+    *,
+    allow_private: bool,
+    timeout_s: float,
+) -> SlackReply:
+    """One POST, no retries: retries are ours (durable, in the alert queue)."""
+    body = json.dumps({"text": text, "blocks": [block.to_dict() for block in blocks]}).encode()
+    headers = {"Content-Type": "application/json;charset=utf-8", "Accept-Encoding": "identity"}
+    async with asyncio.timeout(timeout_s):
+        async with open_stream(
+            transport, "POST", url, allow_private=allow_private, headers=headers, content=body,
+            what="Slack webhook URL",
+        ) as response:  # fmt: skip
+            excerpt = await read_limited(response, MAX_RESPONSE_BYTES)
+    return SlackReply(
+        response.status_code, excerpt.decode("utf-8", "replace"), response.headers.get("retry-after")
+    )
 
 
 async def send(
-    url: str, payloads: list[dict[str, Any]], *, allow_private: bool, timeout_s: float
+    transport: httpx.AsyncBaseTransport,
+    url: str,
+    payloads: list[dict[str, Any]],
+    *,
+    allow_private: bool,
+    timeout_s: float,
 ) -> SlackReply:
-    """Post one message. Raises OutboundRefused (URL rule) or OSError/URLError (network)."""
-    parsed = check_url(url, allow_private=allow_private, what="Slack webhook URL")
-    if not allow_private:
-        # slack_sdk connects by itself, so the address is checked just before (not pinned).
-        await resolve_public(parsed.host, parsed.port or 443, what="Slack webhook URL")
+    """Post one message. Raises OutboundRefused (URL rule), TimeoutError or httpx.HTTPError (network)."""
     text, blocks = render(payloads)
-    return await asyncio.to_thread(_post, url, timeout_s, text, blocks)
+    return await _post(transport, url, text, blocks, allow_private=allow_private, timeout_s=timeout_s)
 
 
 TEST_MESSAGE = (
@@ -94,10 +114,9 @@ TEST_MESSAGE = (
 )
 
 
-async def send_test(url: str, *, allow_private: bool, timeout_s: float) -> SlackReply:
+async def send_test(
+    transport: httpx.AsyncBaseTransport, url: str, *, allow_private: bool, timeout_s: float
+) -> SlackReply:
     """Post a fixed test message under the same outbound-URL rules as real alerts."""
-    parsed = check_url(url, allow_private=allow_private, what="Slack webhook URL")
-    if not allow_private:
-        await resolve_public(parsed.host, parsed.port or 443, what="Slack webhook URL")
     blocks = [SectionBlock(text=MarkdownTextObject(text=TEST_MESSAGE))]
-    return await asyncio.to_thread(_post, url, timeout_s, TEST_MESSAGE, blocks)
+    return await _post(transport, url, TEST_MESSAGE, blocks, allow_private=allow_private, timeout_s=timeout_s)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.api.errors import InvalidParameter, ServiceUnavailable
 from phoneline.crypto import SecretBox
 from phoneline.db.base import as_utc, utcnow
 from phoneline.lines.numbers import to_e164
+from phoneline.net import outbound
 from phoneline.net.outbound import validate_url
 from phoneline.notify import repository, slack
 from phoneline.notify.models import AlertKind, AlertNotification, PartnerAlertSettings, SlackOn
@@ -168,12 +170,22 @@ async def send_slack_test(session: AsyncSession, settings: Settings, partner_id:
     if row is None or not row.slack_webhook_url_encrypted:
         raise InvalidParameter("Set a Slack incoming-webhook URL first, then send a test message.")
     url = SecretBox.from_settings(settings).decrypt(row.slack_webhook_url_encrypted)
+    transport = outbound.transport(connections=1)
     try:
         reply = await slack.send_test(
-            url, allow_private=settings.allow_private_webhook_targets, timeout_s=settings.webhook_timeout_s
+            transport,
+            url,
+            allow_private=settings.allow_private_webhook_targets,
+            timeout_s=settings.webhook_timeout_s,
         )
-    except OSError as failure:  # URLError is an OSError
-        raise ServiceUnavailable(f"Slack could not be reached: {failure}.") from None
+    except TimeoutError:
+        raise ServiceUnavailable("Slack could not be reached: it did not answer in time.") from None
+    except httpx.HTTPError as failure:
+        raise ServiceUnavailable(
+            f"Slack could not be reached: {failure or type(failure).__name__}."
+        ) from None
+    finally:
+        await transport.aclose()
     if not 200 <= reply.status_code < 300:
         raise ServiceUnavailable(f"Slack answered {reply.status_code}: {reply.body[:200]}")
     return reply.status_code

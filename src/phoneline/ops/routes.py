@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -9,10 +11,11 @@ from starlette.responses import Response
 
 from phoneline.api.deps import RuntimeDep
 from phoneline.api.errors import ServiceUnavailable
+from phoneline.chats.handover import count_overdue
 from phoneline.db.base import as_utc, utcnow
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
-from phoneline.metrics import LINES, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
+from phoneline.metrics import LINES, TRANSPORT_HANDOVER_OVERDUE, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
 from phoneline.webhooks.repository import backlog
 
 router = APIRouter(tags=["ops"])
@@ -34,7 +37,11 @@ async def metrics(runtime: RuntimeDep) -> Response:
         counts = {(status, health): n for status, health, n in await count_by_status_and_health(session)}
         now = utcnow()
         pending, _oldest, oldest_due = await backlog(session, now)
+        overdue = await count_overdue(
+            session, now - timedelta(seconds=runtime.settings.transport_recovery_after_s)
+        )
     WEBHOOK_BACKLOG.set(pending)
+    TRANSPORT_HANDOVER_OVERDUE.set(overdue)
     WEBHOOK_OLDEST_DUE_AGE.set(max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due else 0.0)
     # Every combination is set, so a line leaving a state drops that series to zero instead of going stale.
     for status in LineStatus:

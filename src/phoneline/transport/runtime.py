@@ -12,11 +12,15 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.service import Sender
 from phoneline.clock import Clock, SystemClock
+from phoneline.net import outbound
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.settings import Settings
 from phoneline.transport.base import Transport
 from phoneline.transport.dispatcher import Dispatcher
 from phoneline.transport.ingest import Ingest
+
+# Voice memo fetches in flight at once per process (more wait for a connection).
+MEDIA_CONNECTIONS = 8
 
 
 def build_transport(settings: Settings, http: httpx.AsyncClient) -> Transport:
@@ -51,6 +55,8 @@ class Sending:
     dispatcher: Dispatcher
     ingest: Ingest
     http: httpx.AsyncClient
+    # Voice memo fetches, under the outbound-URL rule (net/outbound.py).
+    media: httpx.AsyncHTTPTransport
     forget_partner_lines: Callable[[uuid.UUID | None], None]
     pacing: PacingGuard
 
@@ -67,9 +73,10 @@ class Sending:
             clock=clock,
             limiter=PairLimiter(settings),
             transport=transport,
-            dispatcher=Dispatcher(transport, ingest),
+            dispatcher=Dispatcher(transport, ingest, runtime.sessions, clock, settings),
             ingest=ingest,
             http=http,
+            media=outbound.transport(connections=MEDIA_CONNECTIONS),
             forget_partner_lines=runtime.forget_partner_lines,
             pacing=PacingGuard(settings),
         )
@@ -96,9 +103,11 @@ class Sending:
         """Tests: move time for sends and carrier reports alike."""
         self.clock = clock
         self.ingest.clock = clock
+        self.dispatcher.clock = clock
 
     async def close(self) -> None:
         await self.dispatcher.close()
         await self.transport.close()
         await self.ingest.close()
         await self.http.aclose()
+        await self.media.aclose()

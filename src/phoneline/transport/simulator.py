@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import enum
 import hashlib
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from phoneline.logging import get_logger
@@ -54,6 +54,8 @@ REPLIES = (
     "What time works?",
 )
 OPT_OUT_TEXT = "STOP"
+# Message ids remembered to ignore a repeated hand-over (at least once, docs/transport.md).
+REMEMBERED_IDS = 100_000
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,15 @@ class SimulatorTransport(Transport):
         self._sent_to: dict[str, int] = defaultdict(int)
         self._opted_out: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._played: OrderedDict[str, None] = OrderedDict()
 
     async def send(self, message: OutboundMessage) -> None:
+        # A repeated hand-over of a message already played is taken and ignored, as a carrier would.
+        if message.message_id in self._played:
+            return
+        self._played[message.message_id] = None
+        if len(self._played) > REMEMBERED_IDS:
+            self._played.popitem(last=False)
         # A group's fate follows its first recipient; its members never answer on their own.
         handle = message.recipients[0]
         nth = self._sent_to[handle]
