@@ -1,7 +1,7 @@
 """message hand-over: when a transport took each outbound message, and recovery claims
 
 Revision ID: 0006
-Revises: 0004 (re-chain onto 0005 when both are on main)
+Revises: 0005
 Create Date: 2026-11-30 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
