@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHONELINE_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL connections kept open per process. A request holds one for its transaction and the
+    # in-process workers (delivery reports, hand-over, webhooks, reputation) one each: below that
+    # demand the pool opens and closes a connection per checkout, and a new PostgreSQL backend costs
+    # more than the request (make bench, "send message"). SQLite always uses one (db/engine.py).
+    database_pool_size: int = 24
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"

@@ -49,8 +49,8 @@ def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
         kwargs["max_overflow"] = 4
     else:
         kwargs["pool_pre_ping"] = True
-        kwargs["pool_size"] = 10
-        kwargs["max_overflow"] = 10
+        kwargs["pool_size"] = settings.database_pool_size
+        kwargs["max_overflow"] = settings.database_pool_size // 2
     if not pool:
         kwargs = {k: v for k, v in kwargs.items() if k not in {"pool_size", "max_overflow"}}
         kwargs["poolclass"] = NullPool
