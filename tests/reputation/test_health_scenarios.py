@@ -92,6 +92,23 @@ def test_silent_recipients_slide_a_line_to_at_risk_then_critical_with_webhooks(
     assert chat.health_status.status in ("AT_RISK", "CRITICAL")
 
 
+def test_health_is_current_within_five_seconds_at_the_shipped_rescore_interval(
+    subscribe: Callable[..., Subscribed], cli: Cli
+) -> None:
+    shipped = HealthPolicy().rescore_interval_s
+    app = subscribe(
+        reputation=POLICY.model_copy(update={"rescore_interval_s": shipped}), reputation_worker_enabled=True
+    )
+    handles = recipients(10)
+    chats = open_chats(app.client, handles)
+    reply(cli, handles[0])
+    reply(cli, handles[1])
+    send_round(app.client, chats)  # 20 sends, 2 replies: the line is AT_RISK from here on
+    # The worker drains every `shipped` seconds; the change must reach the receiver within 5 s.
+    (event,) = app.receiver.wait_for_count(1, timeout=5.0)
+    assert event.envelope["data"]["new_health_status"] == "AT_RISK"
+
+
 def test_a_line_whose_recipients_reply_stays_healthy_at_the_same_volume(
     account: Callable[..., Any], cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
