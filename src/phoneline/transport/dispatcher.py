@@ -33,6 +33,7 @@ from phoneline.transport.base import CarrierReports, OutboundMessage, Transport,
 log = get_logger("phoneline.transport")
 _PENDING = "phoneline.transport.pending"
 STAMP_BATCH_MAX = 500
+STAMP_LINGER_S = 0.25
 # A message whose row stays busy (a carrier report is being applied to it) through this many stamp
 # batches is left unstamped: that report already says the carrier has it.
 STAMP_TRIES = 5
@@ -108,10 +109,14 @@ class Dispatcher:
 
     async def _stamp_forever(self) -> None:
         while True:
-            batch = [await self._stamps.get()]
+            self._stamping = [await self._stamps.get()]
+            # A stamp only keeps recovery (STAMP_LINGER_S << transport_recovery_after_s) from sending a
+            # message again: waiting lets a busy second's stamps share one transaction instead of one
+            # each (close() still writes a batch cut off here).
+            await asyncio.sleep(STAMP_LINGER_S)
+            batch = self._stamping
             while len(batch) < STAMP_BATCH_MAX and not self._stamps.empty():
                 batch.append(self._stamps.get_nowait())
-            self._stamping = batch
             retry = await self._stamp(batch)
             self._stamping = []
             if retry:
