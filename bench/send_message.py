@@ -208,7 +208,7 @@ def write_doc(section: str) -> None:
         f"`bench/send_message.py`: wrk, concurrency {CONCURRENCY}, one uvicorn process, sink transport,\n"
         f"{CHATS} chats on one line; best of {ROUNDS} alternating runs of {DURATION_S} s per route after a\n"
         f"{WARMUP_S} s warm-up of each. "
-        "The baseline writes the same rows (message, two counter upserts, outbox event) in one\n"
+        "The baseline writes the same rows (message, counter upsert, outbox event) in one\n"
         "transaction with no guard. Every guard is on, the pair limit at its real 30 per 60 s.\n"
         f"Machine: {os.cpu_count()} CPUs, load generator on the same machine; 1-minute load average when\n"
         f"the run ended: {os.getloadavg()[0]:.1f} (other work on the machine shows up as noise).\n\n"
@@ -216,7 +216,11 @@ def write_doc(section: str) -> None:
         + "\n"
     )
     pattern = re.compile(r"## send message\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(body.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
+    text = (
+        pattern.sub(body.rstrip("\n") + "\n", text)
+        if pattern.search(text)
+        else text.rstrip("\n") + "\n\n" + body
+    )
     path.write_text(text if text.endswith("\n") else text + "\n")
 
 

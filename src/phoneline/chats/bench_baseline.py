@@ -1,7 +1,7 @@
 """The send benchmark's baseline (PHONELINE_BENCH_ROUTES=true only): the same rows a send writes —
-the message, its two counter upserts and its outbox event — through the same engine in one
-transaction, with no authentication, guard, selection, validation or transport. The database's own
-limit for this work, measured in the same run as the real route."""
+the message, its counter upsert (the line's counters follow by trigger) and its outbox event —
+through the same engine in one transaction, with no authentication, guard, selection, validation or
+transport. The database's own limit for this work, measured in the same run as the real route."""
 
 from __future__ import annotations
 
