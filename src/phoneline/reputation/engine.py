@@ -71,10 +71,11 @@ async def rescore_chats(
     for start in range(0, len(chat_ids), CHAT_BATCH):
         chats = await repository.chat_states(session, chat_ids[start : start + CHAT_BATCH])
         verdicts = await chat_verdicts(session, chats, policy, now)
-        # OPTED_OUT is shown from opted_out_at, not stored.
-        graded = [(chat.id, verdicts[chat.id][0].severity.line_status) for chat in chats]
-        changes = [(chat_id, status) for (chat_id, status), chat in zip(graded, chats, strict=True)
-                   if status != chat.health_status]  # fmt: skip
+        changes = []
+        for chat in chats:
+            graded = verdicts[chat.id][0].severity.line_status  # OPTED_OUT shows from opted_out_at
+            if graded != chat.health_status:
+                changes.append((chat.id, graded))
         # The lines' scores read these statuses back in the same transaction.
         await repository.set_chat_health(session, changes, now)
         changed += len(changes)
