@@ -120,6 +120,19 @@ class LiveServer:
         self.app.state.sending.forget_rate_limits()
 
 
+def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll an observable condition (CLI output, API state, another process's writes) until it is truthy,
+    with a deadline; returns its value. For state no event of ours announces."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 def start_live_server(app: Any, port: int) -> LiveServer:
     """Serve `app` from a thread until `stop_live_server`; returns once it accepts connections."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -28,15 +28,6 @@ STORED_TABLES = (
 )
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll an observable condition until it holds (returns its value), failing at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-    return value
-
-
 def text(value: str, **message: Any) -> dict[str, Any]:
     return {"parts": [{"type": "text", "value": value}], **message}
 

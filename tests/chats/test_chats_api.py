@@ -5,7 +5,8 @@ from __future__ import annotations
 import linq
 import pytest
 
-from tests.chats.conftest import text, wait_for
+from tests.chats.conftest import text
+from tests.conftest import wait_until
 
 LINE = "+12025550101"
 OTHER_LINE = "+12025550102"
@@ -40,13 +41,13 @@ def test_sent_message_is_delivered_by_the_transport(account, events):
     chat = acme.client.chats.create(from_=LINE, to=["+12025550199"], message=text("Hi")).chat
     sent = acme.client.chats.messages.send(chat.id, message=text("Follow-up"))
     assert sent.chat_id == chat.id
-    delivered = wait_for(
+    delivered = wait_until(
         lambda: (m := acme.client.messages.retrieve(sent.message.id)).delivery_status == "delivered" and m
     )
     assert delivered.is_delivered and delivered.is_from_me
     assert delivered.from_ == LINE
     assert delivered.delivered_at is not None
-    wait_for(lambda: len(events("message.delivered")) == 2)
+    wait_until(lambda: len(events("message.delivered")) == 2)
 
 
 def test_chats_list_pages_through_every_chat_and_filters_by_from_and_to(account):

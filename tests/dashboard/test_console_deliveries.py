@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_TOKEN, Cli, LiveServer, PartnerAccount
+from tests.conftest import ADMIN_TOKEN, Cli, LiveServer, PartnerAccount, wait_until
 from tests.dashboard.test_security import log_in
-from tests.webhooks.conftest import FAST, App, deliveries, wait_for_deliveries, wait_until
+from tests.webhooks.conftest import FAST, App, deliveries, wait_for_deliveries
 from tests.webhooks.receiver import Receiver, Reply
 
 NUMBER = "+12025550123"

@@ -10,9 +10,8 @@ import httpx
 import pytest
 from linq import LinqAPIV3
 
-from tests.conftest import Cli, LiveServer, PartnerAccount
+from tests.conftest import Cli, LiveServer, PartnerAccount, wait_until
 from tests.dashboard.test_security import csrf_of, log_in
-from tests.webhooks.conftest import wait_until
 
 LINE = "+12025550123"
 

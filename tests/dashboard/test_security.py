@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, Cli, LiveServer, PartnerAccount
+from tests.conftest import ADMIN_TOKEN, Cli, LiveServer, PartnerAccount, wait_until
 
 
 def csrf_of(html: str) -> str:
@@ -85,18 +85,7 @@ def test_revoking_the_key_ends_its_dashboard_session(
     log_in(browser_like, "/dashboard", "api_key", acme.api_key)
     assert browser_like.get("/dashboard").url.path == "/dashboard"
     cli("keys", "revoke", acme.api_key[:12])
-    assert poll_until(lambda: browser_like.get("/dashboard").url.path == "/dashboard/login")
-
-
-def poll_until(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+    assert wait_until(lambda: browser_like.get("/dashboard").url.path == "/dashboard/login", timeout=2.0)
 
 
 def test_a_moved_line_does_not_reveal_its_previous_owner(

@@ -18,8 +18,8 @@ from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus
 from phoneline.settings import Settings
 from phoneline.webhooks.dispatcher import build_dispatcher
-from tests.conftest import ADMIN_TOKEN, PartnerAccount
-from tests.webhooks.conftest import FAST, NUMBER, STATUS, App, wait_until
+from tests.conftest import ADMIN_TOKEN, PartnerAccount, wait_until
+from tests.webhooks.conftest import FAST, NUMBER, STATUS, App
 from tests.webhooks.receiver import Received, Receiver, Reply
 from tests.webhooks.test_schedule import ManualClock
 

@@ -16,8 +16,8 @@ from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.reputation.policy import HealthPolicy
 from phoneline.reputation.worker import ReputationWorker
 from phoneline.settings import Settings
-from tests.conftest import Cli
-from tests.webhooks.conftest import STATUS, Subscribed, wait_until
+from tests.conftest import Cli, wait_until
+from tests.webhooks.conftest import STATUS, Subscribed
 
 LINE = "+12025550123"
 # Small enough that a test runs in seconds; the rules are the shipped ones.

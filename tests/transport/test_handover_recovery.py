@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from phoneline.settings import Settings
-from tests.chats.conftest import text, wait_for
-from tests.conftest import Cli, LiveServer, PartnerAccount, free_port, stop_live_server
+from tests.chats.conftest import text
+from tests.conftest import Cli, LiveServer, PartnerAccount, free_port, stop_live_server, wait_until
 from tests.transport.conftest import SECRET, Gateway
 
 LINE = "+12025550101"
@@ -81,7 +81,7 @@ def recovering(serve: Callable[..., LiveServer], gateway: type[Gateway], **overr
 
 def two_more_passes(live: LiveServer) -> None:
     passes = metric(live, "phoneline_transport_recovery_passes_total")
-    wait_for(lambda: metric(live, "phoneline_transport_recovery_passes_total") >= passes + 2)
+    wait_until(lambda: metric(live, "phoneline_transport_recovery_passes_total") >= passes + 2)
 
 
 def test_a_message_stranded_by_a_stopped_server_is_handed_over_once(serve, strand, gateway):
@@ -90,9 +90,9 @@ def test_a_message_stranded_by_a_stopped_server_is_handed_over_once(serve, stran
     assert gateway.received == []
 
     live = recovering(serve, gateway)
-    wait_for(lambda: gateway.received)
+    wait_until(lambda: gateway.received)
     # Stamped handed over: nothing is overdue any more, and later passes leave it alone.
-    wait_for(lambda: metric(live, "phoneline_transport_handover_overdue") == 0)
+    wait_until(lambda: metric(live, "phoneline_transport_handover_overdue") == 0)
     two_more_passes(live)
     assert received_ids(gateway) == {stranded: 1}
     assert metric(live, "phoneline_transport_resubmitted_total") == resubmitted + 1
@@ -100,8 +100,8 @@ def test_a_message_stranded_by_a_stopped_server_is_handed_over_once(serve, stran
     # A message sent through the recovering server itself is handed over once too, not again by recovery.
     client = linq_client(live, api_key)
     chat = client.chats.create(from_=LINE, to=["+12025559999"], message=text("Fresh")).chat
-    wait_for(lambda: chat.message.id in received_ids(gateway))
-    wait_for(lambda: metric(live, "phoneline_transport_handover_overdue") == 0)
+    wait_until(lambda: chat.message.id in received_ids(gateway))
+    wait_until(lambda: metric(live, "phoneline_transport_handover_overdue") == 0)
     two_more_passes(live)
     assert received_ids(gateway) == {stranded: 1, chat.message.id: 1}
 
@@ -111,7 +111,7 @@ def test_a_stranded_message_the_gateway_refuses_is_failed(serve, strand, gateway
     gateway.status = 422
     live = recovering(serve, gateway)
     client = linq_client(live, api_key)
-    wait_for(lambda: client.messages.retrieve(stranded).delivery_status == "failed")
+    wait_until(lambda: client.messages.retrieve(stranded).delivery_status == "failed")
     (failed,) = events("message.failed")
     assert (failed["data"]["message_id"], failed["data"]["code"]) == (stranded, 3007)
     two_more_passes(live)
@@ -135,9 +135,9 @@ def test_concurrent_recovery_passes_in_two_servers_hand_each_message_over_once(
         starter.start()
     for starter in starters:
         starter.join()
-    wait_for(lambda: set(received_ids(gateway)) == set(stranded))
+    wait_until(lambda: set(received_ids(gateway)) == set(stranded))
     for live in servers:
-        wait_for(lambda live=live: metric(live, "phoneline_transport_handover_overdue") == 0)
+        wait_until(lambda live=live: metric(live, "phoneline_transport_handover_overdue") == 0)
     # Both servers keep polling (each pass here counts in the shared process-wide counter).
     two_more_passes(servers[0])
     two_more_passes(servers[0])

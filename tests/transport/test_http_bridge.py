@@ -14,7 +14,8 @@ from pydantic import SecretStr
 from standardwebhooks import Webhook
 
 from phoneline.transport import signing
-from tests.chats.conftest import line_activity, text, wait_for
+from tests.chats.conftest import line_activity, text
+from tests.conftest import wait_until
 from tests.transport.conftest import SECRET
 
 LINE = "+12025550101"
@@ -39,7 +40,7 @@ def report(live, path: str, payload: dict[str, Any], secret: str = SECRET) -> ht
 def test_outbound_message_reaches_the_gateway_signed(bridged, gateway):
     _live, client = bridged
     chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
-    wait_for(lambda: gateway.received)
+    wait_until(lambda: gateway.received)
     (call,) = gateway.received
     payload = Webhook(SECRET).verify(call["body"], call["headers"])
     assert call["headers"]["webhook-id"] == chat.message.id
@@ -112,7 +113,7 @@ def test_a_gateway_that_refuses_the_message_fails_it_with_3007(bridged, gateway,
     _live, client = bridged
     gateway.status = 503
     chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
-    wait_for(lambda: client.messages.retrieve(chat.message.id).delivery_status == "failed")
+    wait_until(lambda: client.messages.retrieve(chat.message.id).delivery_status == "failed")
     assert len(gateway.received) == 3  # the first try and the two retries
     (failed,) = events("message.failed")
     assert failed["data"]["code"] == 3007 and failed["data"]["message_id"] == chat.message.id

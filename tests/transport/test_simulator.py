@@ -9,7 +9,8 @@ import pytest
 from linq import LinqAPIV3
 
 from phoneline.transport.simulator import OPT_OUT_TEXT, Persona, persona_for, plan
-from tests.chats.conftest import text, wait_for
+from tests.chats.conftest import text
+from tests.conftest import wait_until
 
 SEED = "test-seed"
 LINE = "+12025550101"
@@ -63,7 +64,7 @@ def simulated(serve, make_partner, cli):
 
 def test_a_responsive_recipient_reads_and_replies(simulated):
     chat = simulated.chats.create(from_=LINE, to=[handle_with(Persona.RESPONSIVE)], message=text("Hi")).chat
-    messages = wait_for(lambda: len(m := list(simulated.chats.messages.list(chat.id))) == 2 and m)
+    messages = wait_until(lambda: len(m := list(simulated.chats.messages.list(chat.id))) == 2 and m)
     reply, sent = messages
     assert reply.is_from_me is False and reply.parts[0].value
     assert simulated.messages.retrieve(sent.id).delivery_status == "read"
@@ -71,13 +72,13 @@ def test_a_responsive_recipient_reads_and_replies(simulated):
 
 def test_a_bouncing_recipient_fails_delivery_with_a_code(simulated):
     chat = simulated.chats.create(from_=LINE, to=[handle_with(Persona.BOUNCING)], message=text("Hi")).chat
-    wait_for(lambda: simulated.messages.retrieve(chat.message.id).delivery_status == "failed")
+    wait_until(lambda: simulated.messages.retrieve(chat.message.id).delivery_status == "failed")
 
 
 def test_an_opting_out_recipient_stops_the_conversation(simulated):
     recipient = handle_with(Persona.OPTING_OUT)
     chat = simulated.chats.create(from_=LINE, to=[recipient], message=text("Hi")).chat
-    wait_for(lambda: simulated.chats.retrieve(chat.id).health_status.status == "OPTED_OUT")
+    wait_until(lambda: simulated.chats.retrieve(chat.id).health_status.status == "OPTED_OUT")
     with pytest.raises(linq.PermissionDeniedError) as refused:
         simulated.chats.messages.send(chat.id, message=text("Hello?"))
     assert refused.value.body["code"] == 2024

@@ -14,7 +14,7 @@ from linq import LinqAPIV3
 
 from phoneline.app import create_app
 from phoneline.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.webhooks.receiver import Receiver, Responder
 
 # Retries in milliseconds instead of minutes, so failure paths finish quickly.
@@ -88,18 +88,6 @@ def make_receiver() -> Iterator[Callable[..., Receiver]]:
     yield make
     for receiver in receivers:
         receiver.close()
-
-
-def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll an observable condition (CLI output, API state) until it is truthy, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
