@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import linq
@@ -25,9 +26,16 @@ class Files(BaseHTTPRequestHandler):
         "/huge.mp3": b"ID3" + b"\x00" * TEN_MB,
     }
     hits: dict[str, int] = {}
+    # /slow.wav answers only once released: a download the test holds open.
+    slow_started = threading.Event()
+    slow_release = threading.Event()
 
     def do_GET(self) -> None:
         self.hits[self.path] = self.hits.get(self.path, 0) + 1
+        if self.path == "/slow.wav":
+            self.slow_started.set()
+            self.slow_release.wait(30)
+            self.path = "/memo.wav"
         body = self.files.get(self.path)
         if body is None:
             self.send_response(404)
@@ -46,6 +54,8 @@ class Files(BaseHTTPRequestHandler):
 def files() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
     Files.hits = {}
+    Files.slow_started.clear()
+    Files.slow_release.clear()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -77,6 +87,41 @@ def test_voice_memo_is_fetched_once_and_described(account, files):
         acme.client.chats.messages.send(
             chat.id, message={"parts": [{"type": "media", "attachment_id": chat.id}]}
         )
+
+
+def test_a_slow_download_holds_up_no_other_request(account, files):
+    # On SQLite a process has one database connection; the download must not keep it.
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    quick = acme.client.with_options(timeout=5, max_retries=0)
+    with ThreadPoolExecutor(1) as pool:
+        memo = pool.submit(acme.client.chats.send_voicememo, chat.id, voice_memo_url=f"{files}/slow.wav")
+        assert Files.slow_started.wait(10)
+        try:
+            sent = quick.chats.messages.send(chat.id, message=text("Meanwhile")).message
+            assert quick.messages.retrieve(sent.id).id == sent.id
+        finally:
+            Files.slow_release.set()
+        assert memo.result(timeout=30).voice_memo.voice_memo.filename == "slow.wav"
+
+
+def test_a_line_flagged_during_the_download_refuses_the_memo(account, files, cli, stored):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    before = stored()
+    with ThreadPoolExecutor(1) as pool:
+        memo = pool.submit(acme.client.chats.send_voicememo, chat.id, voice_memo_url=f"{files}/slow.wav")
+        assert Files.slow_started.wait(10)
+        try:
+            cli("lines", "flag", LINE, "--reason", "carrier complaint")
+        finally:
+            Files.slow_release.set()
+        with pytest.raises(linq.PermissionDeniedError) as refused:
+            memo.result(timeout=30)
+    assert refused.value.body["code"] == 2027
+    assert Files.hits == {"/slow.wav": 1}
+    # Nothing of the memo; the one new event is the flag's phone_number.status_updated.
+    assert stored() == {**before, "outbox_events": before["outbox_events"] + 1}
 
 
 @pytest.mark.parametrize("path", ["/notes.txt", "/huge.mp3", "/missing.mp3"])

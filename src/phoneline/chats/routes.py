@@ -43,6 +43,22 @@ def _replayed(replay: Replay) -> Response:
     )
 
 
+async def _fingerprint(request: Request, key: str | None) -> str:
+    if key is None:
+        return ""
+    return idempotency.request_hash(request.method, request.url.path, await request.body())
+
+
+async def _replay(
+    session: AsyncSession, partner: Partner, key: str | None, fingerprint: str
+) -> Response | None:
+    """The stored response of an earlier request with this idempotency key, if there is one."""
+    if key is None:
+        return None
+    replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
+    return _replayed(replay) if replay is not None else None
+
+
 async def _send_once(
     request: Request,
     partner: Partner,
@@ -60,12 +76,10 @@ async def _send_once(
     """
     runtime: Runtime = request.app.state.runtime
     async with runtime.sessions() as session:
-        fingerprint = ""
-        if key is not None:
-            fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
-            replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
-            if replay is not None:
-                return _replayed(replay)
+        fingerprint = await _fingerprint(request, key)
+        replay = await _replay(session, partner, key, fingerprint)
+        if replay is not None:
+            return replay
         for attempt in range(2):
             try:
                 result = await work(session)
@@ -78,10 +92,9 @@ async def _send_once(
                 return Response(body, status_code=status, media_type=JSON)
             except IntegrityError:
                 await session.rollback()
-                if key is not None:
-                    replay = await idempotency.find(session, partner.partner_id, key, fingerprint)
-                    if replay is not None:
-                        return _replayed(replay)
+                replay = await _replay(session, partner, key, fingerprint)
+                if replay is not None:
+                    return replay
                 if attempt:
                     raise
     raise AssertionError("unreachable")
@@ -166,13 +179,22 @@ async def send_voice_memo(
     sending: SendingDep,
 ) -> Response:
     key = idempotency.pick_key(None, request.headers.get(IDEMPOTENCY_HEADER))
-
-    async def fetch(url: str) -> Attachment:
-        return await media.fetch_voice_memo(url, sending.settings, sending.media)
-
+    sender = sending.sender
+    downloaded: Attachment | None = None
+    if body.voice_memo_url is not None:
+        # The guards first (a refused memo costs no download), then the download outside any
+        # transaction: on SQLite the process has one connection, and no request may hold it while
+        # waiting on someone else's server (db/engine.py).
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.sessions() as session:
+            replay = await _replay(session, partner, key, await _fingerprint(request, key))
+            if replay is not None:
+                return replay
+            await service.check_voice_memo(session, sender, partner, chat_id, body)
+        downloaded = await media.fetch_voice_memo(body.voice_memo_url, sending.settings, sending.media)
     return await _send_once(
         request, partner, key, 202,
-        lambda session: service.send_voice_memo(session, sending.sender, partner, chat_id, body, fetch, key),
+        lambda session: service.send_voice_memo(session, sender, partner, chat_id, body, downloaded, key),
     )  # fmt: skip
 
 

@@ -409,19 +409,10 @@ async def _send_context(
     return chat, line, opted_out and not chat.is_group
 
 
-Fetcher = Callable[[str], Awaitable[Attachment]]
-
-
-async def send_voice_memo(
-    session: AsyncSession,
-    sender: Sender,
-    caller: Principal,
-    chat_id: str,
-    body: schemas.VoiceMemoIn,
-    fetch: Fetcher,
-    idempotency_key: str | None,
-) -> schemas.VoiceMemoSentOut:
-    """POST /v3/chats/{id}/voicememo: the audio is fetched once, after the guards, before the write."""
+async def _voice_memo_context(
+    session: AsyncSession, sender: Sender, caller: Principal, chat_id: str, body: schemas.VoiceMemoIn
+) -> tuple[Chat, Line, bool, list[str]]:
+    """A voice memo's chat, line, opt-out state and recipients, after every guard (consuming nothing)."""
     if (body.voice_memo_url is None) == (body.attachment_id is None):
         raise InvalidParameter("Give exactly one of `voice_memo_url` or `attachment_id`.")
 
@@ -436,11 +427,34 @@ async def send_voice_memo(
     chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
     recipients = _recipients_of(chat)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
-    # Check the limit before the download and count the message after it, so a refused or bad file
-    # costs neither a fetch nor a slot.
     await sender.limiter.check(line.number, recipients)
+    return chat, line, opted_out, recipients
+
+
+async def check_voice_memo(
+    session: AsyncSession, sender: Sender, caller: Principal, chat_id: str, body: schemas.VoiceMemoIn
+) -> None:
+    """Every guard of a voice memo, before its audio is downloaded: a refused memo costs no fetch."""
+    await _voice_memo_context(session, sender, caller, chat_id, body)
+
+
+async def send_voice_memo(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    chat_id: str,
+    body: schemas.VoiceMemoIn,
+    downloaded: Attachment | None,
+    idempotency_key: str | None,
+) -> schemas.VoiceMemoSentOut:
+    """POST /v3/chats/{id}/voicememo. The caller downloads a `voice_memo_url` (after check_voice_memo,
+    outside any transaction) and passes it as `downloaded`; the guards run again here, as the line
+    may have been flagged while the audio was on its way."""
+    chat, line, opted_out, recipients = await _voice_memo_context(session, sender, caller, chat_id, body)
     if body.voice_memo_url is not None:
-        attachment = await fetch(body.voice_memo_url)
+        if downloaded is None:
+            raise AssertionError("a voice_memo_url is downloaded before the memo is sent")
+        attachment = downloaded
         attachment.partner_id = caller.partner_id
         new_attachments = [attachment]
     else:
