@@ -109,7 +109,10 @@ def test_a_message_stranded_by_a_stopped_server_is_handed_over_once(serve, stran
 def test_a_stranded_message_the_gateway_refuses_is_failed(serve, strand, gateway, events):
     api_key, (stranded,) = strand(1)
     gateway.status = 422
-    live = recovering(serve, gateway)
+    # A claim lasts transport_recovery_after_s. At 0 s a pass could claim the message again while the
+    # refusal's failure report still waits in its batch (20 ms); one second is far longer than that,
+    # as the 30 s default is in service.
+    live = recovering(serve, gateway, transport_recovery_after_s=1.0)
     client = linq_client(live, api_key)
     wait_until(lambda: client.messages.retrieve(stranded).delivery_status == "failed")
     (failed,) = events("message.failed")

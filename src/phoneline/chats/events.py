@@ -6,16 +6,16 @@ failure details; `chat.created` carries the chat as `GET /v3/chats/{id}` shows i
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats import schemas
-from phoneline.chats.models import Chat, Message
 from phoneline.db.base import as_utc
-from phoneline.lines.models import Line
 from phoneline.webhooks import outbox
+from phoneline.webhooks.outbox import NewEvent
 
 CHAT_CREATED = "chat.created"
 MESSAGE_SENT = "message.sent"
@@ -25,11 +25,68 @@ MESSAGE_READ = "message.read"
 MESSAGE_FAILED = "message.failed"
 
 
+# What the payloads read. ORM rows (Message, Chat, Line) fit, and so do the plain rows batch jobs load
+# (chats/repository.py, delivery reports) without building ORM objects.
+
+
+class MessageFields(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def parts(self) -> list[dict[str, Any]]: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def preferred_service(self) -> str | None: ...
+    @property
+    def effect(self) -> dict[str, Any] | None: ...
+    @property
+    def reply_to(self) -> dict[str, Any] | None: ...
+    @property
+    def idempotency_key(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+    @property
+    def delivered_at(self) -> datetime | None: ...
+    @property
+    def read_at(self) -> datetime | None: ...
+    @property
+    def failed_at(self) -> datetime | None: ...
+    @property
+    def failure_code(self) -> int | None: ...
+    @property
+    def failure_reason(self) -> str | None: ...
+
+
+class ChatFields(schemas.ChatHealthFields, Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def partner_id(self) -> uuid.UUID: ...
+    @property
+    def owner_handle_id(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def service(self) -> str: ...
+
+
+class LineFields(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def line_type(self) -> str: ...
+
+
 def _iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _owner_data(chat: Chat, line: Line) -> dict[str, Any]:
+def _owner_data(chat: ChatFields, line: LineFields) -> dict[str, Any]:
     # Built as plain JSON (this runs for every message event); the same fields as schemas.owner_handle.
     return {
         "id": str(chat.owner_handle_id),
@@ -44,9 +101,9 @@ def _owner_data(chat: Chat, line: Line) -> dict[str, Any]:
 
 
 def message_data(
-    message: Message,
-    chat: Chat,
-    line: Line,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
     sender: schemas.ChatHandleOut | None,
     doc_base: str,
 ) -> dict[str, Any]:
@@ -79,18 +136,16 @@ def message_data(
     }
 
 
-async def emit_message(
-    session: AsyncSession,
+def message_event(
     event_type: str,
-    message: Message,
-    chat: Chat,
-    line: Line,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
     sender: schemas.ChatHandleOut | None,
     doc_base: str,
-) -> None:
+) -> NewEvent:
     """`sender` None means our line sent the message."""
-    await outbox.emit(
-        session,
+    return NewEvent(
         partner_id=chat.partner_id,
         event_type=event_type,
         data=message_data(message, chat, line, sender, doc_base),
@@ -98,7 +153,20 @@ async def emit_message(
     )
 
 
-async def emit_failed(session: AsyncSession, message: Message, chat: Chat, line: Line) -> None:
+async def emit_message(
+    session: AsyncSession,
+    event_type: str,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
+    sender: schemas.ChatHandleOut | None,
+    doc_base: str,
+) -> None:
+    """`sender` None means our line sent the message."""
+    outbox.emit_event(session, message_event(event_type, message, chat, line, sender, doc_base))
+
+
+def failed_event(message: MessageFields, chat: ChatFields, line: LineFields) -> NewEvent:
     data = {
         "code": message.failure_code,
         "reason": message.failure_reason,
@@ -108,13 +176,11 @@ async def emit_failed(session: AsyncSession, message: Message, chat: Chat, line:
         "service": message.service,
         "preferred_service": message.preferred_service,
     }
-    await outbox.emit(
-        session, partner_id=chat.partner_id, event_type=MESSAGE_FAILED, data=data, line_id=line.id
-    )
+    return NewEvent(partner_id=chat.partner_id, event_type=MESSAGE_FAILED, data=data, line_id=line.id)
 
 
 async def emit_chat_created(
-    session: AsyncSession, chat_view: schemas.ChatOut, chat: Chat, line: Line
+    session: AsyncSession, chat_view: schemas.ChatOut, chat: ChatFields, line: LineFields
 ) -> None:
     await outbox.emit(
         session,

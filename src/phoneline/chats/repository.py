@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,10 @@ from phoneline.chats.models import (
     OptOut,
 )
 from phoneline.lines.models import Line
+
+_messages = cast(Table, Message.__table__)
+_chats = cast(Table, Chat.__table__)
+_lines = cast(Table, Line.__table__)
 
 
 def _opted_out_clause() -> Exists:
@@ -207,16 +211,118 @@ async def opt_out_of(session: AsyncSession, partner_id: uuid.UUID, handle: str) 
     )
 
 
-async def messages_by_ids(
-    session: AsyncSession, message_ids: Sequence[uuid.UUID]
-) -> list[tuple[Message, Chat, Line]]:
-    query = (
-        select(Message, Chat, Line)
-        .join(Chat, Chat.id == Message.chat_id)
-        .join(Line, Line.id == Chat.line_id)
-        .where(Message.id.in_(message_ids))
+class ReportedMessage(NamedTuple):
+    """An outbound message as a delivery report reads and changes it (chats/events.MessageFields)."""
+
+    id: uuid.UUID
+    direction: str
+    delivery_status: str
+    parts: list[dict[str, Any]]
+    effect: dict[str, Any] | None
+    reply_to: dict[str, Any] | None
+    service: str
+    preferred_service: str | None
+    idempotency_key: str | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    failed_at: datetime | None
+    failure_code: int | None
+    failure_reason: str | None
+    updated_at: datetime
+
+
+class ReportedChat(NamedTuple):
+    id: uuid.UUID
+    partner_id: uuid.UUID
+    is_group: bool
+    owner_handle_id: uuid.UUID
+    created_at: datetime
+    service: str
+    health_status: str
+    health_updated_at: datetime
+    opted_out_at: datetime | None
+
+
+class ReportedLine(NamedTuple):
+    id: uuid.UUID
+    number: str
+    line_type: str
+
+
+class ReportTarget(NamedTuple):
+    message: ReportedMessage
+    chat: ReportedChat
+    line: ReportedLine
+
+
+# Plain rows, not ORM objects: reports arrive for every message sent, and building three ORM objects per
+# report (and flushing them back) was a large share of a send's whole cost.
+_REPORT_TARGETS = (
+    select(
+        *(_messages.c[name] for name in ReportedMessage._fields),
+        *(_chats.c[name] for name in ReportedChat._fields),
+        *(_lines.c[name] for name in ReportedLine._fields),
     )
-    return [(message, chat, line) for message, chat, line in (await session.execute(query)).all()]
+    .select_from(
+        _messages.join(_chats, _chats.c.id == _messages.c.chat_id).join(
+            _lines, _lines.c.id == _chats.c.line_id
+        )
+    )
+    .where(_messages.c.id.in_(bindparam("ids", expanding=True)))
+)
+_CHAT_AT = len(ReportedMessage._fields)
+_LINE_AT = _CHAT_AT + len(ReportedChat._fields)
+
+
+async def report_targets(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ReportTarget]:
+    """The messages delivery reports are about, with their chats and lines, in one query."""
+    if not message_ids:
+        return {}
+    found = {}
+    for row in await session.execute(_REPORT_TARGETS, {"ids": list(message_ids)}):
+        message = ReportedMessage(*row[:_CHAT_AT])
+        found[message.id] = ReportTarget(
+            message, ReportedChat(*row[_CHAT_AT:_LINE_AT]), ReportedLine(*row[_LINE_AT:])
+        )
+    return found
+
+
+_SET_DELIVERY_STATE = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(
+        delivery_status=bindparam("new_status"),
+        delivered_at=bindparam("new_delivered_at"),
+        read_at=bindparam("new_read_at"),
+        failed_at=bindparam("new_failed_at"),
+        failure_code=bindparam("new_failure_code"),
+        failure_reason=bindparam("new_failure_reason"),
+        updated_at=bindparam("new_updated_at"),
+    )
+)
+
+
+async def set_delivery_states(session: AsyncSession, messages: Sequence[ReportedMessage]) -> None:
+    """Write the delivery state of several messages in one statement."""
+    if not messages:
+        return
+    rows = [
+        {
+            "message_id": message.id,
+            "new_status": message.delivery_status,
+            "new_delivered_at": message.delivered_at,
+            "new_read_at": message.read_at,
+            "new_failed_at": message.failed_at,
+            "new_failure_code": message.failure_code,
+            "new_failure_reason": message.failure_reason,
+            "new_updated_at": message.updated_at,
+        }
+        for message in messages
+    ]
+    await session.execute(_SET_DELIVERY_STATE, rows)
 
 
 async def line_by_number(session: AsyncSession, number: str) -> Line | None:
@@ -281,7 +387,6 @@ async def worst_chats(
 
 # --- hand-over to the transport (transport/dispatcher.py) -------------------------------------------
 
-_messages = cast(Table, Message.__table__)
 # Literal, as in the partial index's predicate: the planner uses ix_messages_awaiting_handover only then.
 _awaiting_handover = text(AWAITING_HANDOVER)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -248,11 +248,24 @@ def to_json(model: BaseModel) -> bytes:
 # --- rendering -----------------------------------------------------------------------------------
 
 
+class ChatHealthFields(Protocol):
+    """What a chat's health rendering reads: a Chat row, or a plain row of a batch job."""
+
+    @property
+    def is_group(self) -> bool: ...
+    @property
+    def health_status(self) -> str: ...
+    @property
+    def health_updated_at(self) -> datetime: ...
+    @property
+    def opted_out_at(self) -> datetime | None: ...
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return as_utc(value) if value is not None else None
 
 
-def chat_health(chat: Chat, doc_base: str) -> ChatHealthOut:
+def chat_health(chat: ChatHealthFields, doc_base: str) -> ChatHealthOut:
     status = "OPTED_OUT" if chat.opted_out_at is not None and not chat.is_group else chat.health_status
     updated = chat.health_updated_at
     if chat.opted_out_at is not None and as_utc(chat.opted_out_at) > as_utc(updated):

@@ -54,6 +54,7 @@ from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
+from phoneline.webhooks import outbox
 
 MAX_PAGE = 100
 
@@ -745,16 +746,13 @@ _TRANSITIONS = {
 }
 
 
-ReportTargets = dict[uuid.UUID, tuple[Message, Chat, Line]]
+ReportTargets = dict[uuid.UUID, repository.ReportTarget]
 
 
 async def load_report_targets(session: AsyncSession, reports: list[DeliveryReport]) -> ReportTargets:
     """The messages a batch of delivery reports is about, with their chats and lines (one query)."""
     ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
-    return {
-        message.id: (message, chat, line)
-        for message, chat, line in await repository.messages_by_ids(session, ids)
-    }
+    return await repository.report_targets(session, ids)
 
 
 async def apply_delivery_reports(
@@ -767,12 +765,14 @@ async def apply_delivery_reports(
     """Move outbound messages along sent → delivered → read, or to failed; returns how many changed.
 
     Reports for unknown messages, or that would move a message backwards, are ignored: carriers repeat
-    and reorder reports. `targets` (from load_report_targets) lets a caller load them beforehand.
+    and reorder reports. `targets` (from load_report_targets) lets a caller load them beforehand. The
+    batch is written with one update and one insert of events, whatever its size.
     """
-    rows = targets if targets is not None else await load_report_targets(session, reports)
-    ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
-    changed = 0
-    for report, message_id in zip(reports, ids, strict=True):
+    rows = dict(targets if targets is not None else await load_report_targets(session, reports))
+    changed: dict[uuid.UUID, repository.ReportedMessage] = {}
+    emitted: list[outbox.NewEvent] = []
+    for report in reports:
+        message_id = _uuid_or(report.message_id, MessageNotFound())
         found = rows.get(message_id)
         if found is None or report.status not in _TRANSITIONS:
             continue
@@ -783,21 +783,32 @@ async def apply_delivery_reports(
         ):
             continue
         at = report.at or clock.now()
-        message.updated_at = at
         if report.status == "failed":
-            message.delivery_status, message.failed_at = DeliveryStatus.FAILED.value, at
-            message.failure_code, message.failure_reason = report.code, report.reason
-            await events.emit_failed(session, message, chat, line)
+            message = message._replace(
+                delivery_status=DeliveryStatus.FAILED.value, failed_at=at, updated_at=at,
+                failure_code=report.code, failure_reason=report.reason,
+            )  # fmt: skip
+            emitted.append(events.failed_event(message, chat, line))
             await activity.record(
                 session, chat_id=chat.id, line_id=line.id, partner_id=chat.partner_id, at=at,
                 activity=Activity(failed=1),
             )  # fmt: skip
         elif report.status == "delivered":
-            message.delivery_status, message.delivered_at = DeliveryStatus.DELIVERED.value, at
-            await events.emit_message(session, events.MESSAGE_DELIVERED, message, chat, line, None, doc_base)
+            message = message._replace(
+                delivery_status=DeliveryStatus.DELIVERED.value, delivered_at=at, updated_at=at
+            )
+            emitted.append(
+                events.message_event(events.MESSAGE_DELIVERED, message, chat, line, None, doc_base)
+            )
         else:
-            message.delivery_status, message.read_at = DeliveryStatus.READ.value, at
-            message.delivered_at = message.delivered_at or at
-            await events.emit_message(session, events.MESSAGE_READ, message, chat, line, None, doc_base)
-        changed += 1
-    return changed
+            message = message._replace(
+                delivery_status=DeliveryStatus.READ.value, read_at=at, updated_at=at,
+                delivered_at=message.delivered_at or at,
+            )  # fmt: skip
+            emitted.append(events.message_event(events.MESSAGE_READ, message, chat, line, None, doc_base))
+        # A later report in the batch about the same message moves on from this state.
+        rows[message_id] = found._replace(message=message)
+        changed[message_id] = message
+    await repository.set_delivery_states(session, list(changed.values()))
+    await outbox.emit_many(session, emitted)
+    return len(emitted)

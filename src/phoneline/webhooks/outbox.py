@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -22,6 +24,15 @@ from phoneline.webhooks.models import OutboxEvent
 _EMITTED = "phoneline.outbox.emitted"
 _wakers: set[Callable[[], None]] = set()
 _wakers_lock = threading.Lock()
+_insert_events = insert(cast(Table, OutboxEvent.__table__))
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    partner_id: uuid.UUID
+    event_type: str
+    data: dict[str, Any]
+    line_id: uuid.UUID | None = None
 
 
 async def emit(
@@ -32,12 +43,40 @@ async def emit(
     data: dict[str, Any],
     line_id: uuid.UUID | None = None,
 ) -> OutboxEvent:
+    return emit_event(session, NewEvent(partner_id, event_type, data, line_id))
+
+
+def emit_event(session: AsyncSession, new: NewEvent) -> OutboxEvent:
+    """Add one event to the session; it is written with the session's next flush."""
     event = OutboxEvent(
-        partner_id=partner_id, line_id=line_id, event_type=event_type, data=data, trace_id=current_trace_id()
+        partner_id=new.partner_id,
+        line_id=new.line_id,
+        event_type=new.event_type,
+        data=new.data,
+        trace_id=current_trace_id(),
     )
     session.add(event)
     session.info[_EMITTED] = True
     return event
+
+
+async def emit_many(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Write several events now, in one statement and in order, without ORM objects (batch jobs)."""
+    if not events:
+        return
+    trace_id = current_trace_id()
+    rows = [
+        {
+            "partner_id": new.partner_id,
+            "line_id": new.line_id,
+            "event_type": new.event_type,
+            "data": new.data,
+            "trace_id": trace_id,
+        }
+        for new in events
+    ]
+    await session.execute(_insert_events, rows)
+    session.info[_EMITTED] = True
 
 
 def wake_after_commit(session: AsyncSession) -> None:
