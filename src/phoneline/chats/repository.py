@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from phoneline.chats.models import (
     AWAITING_HANDOVER,
@@ -67,6 +68,8 @@ async def chat_on_line(
 _SEND_CONTEXT = (
     select(Chat, Line, _opted_out_clause())
     .join(Line, Line.id == Chat.line_id)
+    # The line's two JSON documents are not needed to send; raising keeps a later reader honest.
+    .options(defer(Line.capabilities, raiseload=True), defer(Line.health_drivers, raiseload=True))
     .where(
         Chat.id == bindparam("chat_id", type_=Uuid()),
         Chat.partner_id == bindparam("partner_id", type_=Uuid()),
