@@ -22,14 +22,15 @@ def install_bench_routes(app: FastAPI) -> None:
         # The framework's ceiling: a route that returns pre-serialized bytes, nothing else.
         return Response(body_holder["body"], media_type="application/json")
 
-    from phoneline.chats.bench_baseline import install_send_baseline
+    from phoneline.chats.bench_baseline import SEND_BASELINE_PATH, install_send_baseline
 
     install_send_baseline(app)
 
-    # Match these first: a ceiling must not pay for scanning every other route (the dashboard's
-    # included routers) before it is found.
+    # Match these first: a baseline must not pay for scanning every other route (the dashboard's
+    # included routers) before it is found, when the routes it is compared with are matched early.
     routes = app.router.routes
-    baseline = [route for route in routes if getattr(route, "path", None) == BENCH_BODY_PATH]
+    first = {BENCH_BODY_PATH, SEND_BASELINE_PATH}
+    baseline = [route for route in routes if getattr(route, "path", None) in first]
     for route in baseline:
         routes.remove(route)
     routes[0:0] = baseline
