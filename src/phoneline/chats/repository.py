@@ -10,7 +10,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import load_only
 
 from phoneline.chats.models import (
     AWAITING_HANDOVER,
@@ -64,12 +64,21 @@ async def chat_on_line(
     return (row[0], bool(row[1])) if row else None
 
 
-# Built once (it runs on every send); executed with the ids as parameters.
+# Built once (it runs on every send); executed with the ids as parameters. Only the line's columns a
+# send reads (not its JSON documents); raiseload keeps a later reader honest.
+_SENDING_LINE_COLUMNS = (
+    Line.id,
+    Line.number,
+    Line.partner_id,
+    Line.status,
+    Line.health_status,
+    Line.line_type,
+    Line.created_at,
+)
 _SEND_CONTEXT = (
     select(Chat, Line, _opted_out_clause())
     .join(Line, Line.id == Chat.line_id)
-    # The line's two JSON documents are not needed to send; raising keeps a later reader honest.
-    .options(defer(Line.capabilities, raiseload=True), defer(Line.health_drivers, raiseload=True))
+    .options(load_only(*_SENDING_LINE_COLUMNS, raiseload=True))
     .where(
         Chat.id == bindparam("chat_id", type_=Uuid()),
         Chat.partner_id == bindparam("partner_id", type_=Uuid()),
