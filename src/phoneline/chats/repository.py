@@ -302,18 +302,21 @@ async def report_targets(
     return found
 
 
+# The columns a delivery report changes; each is bound as "new_<column>" (a bind parameter may not share
+# its column's name in an UPDATE's SET).
+_DELIVERY_STATE = (
+    "delivery_status",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "failure_code",
+    "failure_reason",
+    "updated_at",
+)
 _SET_DELIVERY_STATE = (
     update(_messages)
     .where(_messages.c.id == bindparam("message_id"))
-    .values(
-        delivery_status=bindparam("new_status"),
-        delivered_at=bindparam("new_delivered_at"),
-        read_at=bindparam("new_read_at"),
-        failed_at=bindparam("new_failed_at"),
-        failure_code=bindparam("new_failure_code"),
-        failure_reason=bindparam("new_failure_reason"),
-        updated_at=bindparam("new_updated_at"),
-    )
+    .values({column: bindparam(f"new_{column}") for column in _DELIVERY_STATE})
 )
 
 
@@ -324,13 +327,7 @@ async def set_delivery_states(session: AsyncSession, messages: Sequence[Reported
     rows = [
         {
             "message_id": message.id,
-            "new_status": message.delivery_status,
-            "new_delivered_at": message.delivered_at,
-            "new_read_at": message.read_at,
-            "new_failed_at": message.failed_at,
-            "new_failure_code": message.failure_code,
-            "new_failure_reason": message.failure_reason,
-            "new_updated_at": message.updated_at,
+            **{f"new_{column}": getattr(message, column) for column in _DELIVERY_STATE},
         }
         for message in messages
     ]
