@@ -4,7 +4,7 @@ Three servers, each its own process under the same uvicorn (one worker, no acces
 the other by wrk (-t2 -c16) in the same run:
 
   bare ASGI        bench/bare_asgi.py returning the very bytes our list returns: the limit.
-  framework        phoneline with PHONELINE_BENCH_ROUTES=true, GET /bench/ready-bytes returning the same
+  framework        phoneline with the benchmark's baseline routes (bench/bench_app.py), GET /bench/ready-bytes returning the same
                    pre-serialized bytes through FastAPI and our middleware: the framework's ceiling.
   phone_numbers    phoneline's real GET /api/partner/v3/phone_numbers with the partner's Bearer key.
 
@@ -564,7 +564,6 @@ def run(args: argparse.Namespace, tmp: Path) -> Outcome:
         **os.environ,
         "PHONELINE_DATABASE_URL": database_url,
         "PHONELINE_LOG_LEVEL": "warning",
-        "PHONELINE_BENCH_ROUTES": "false",
     }
     env.pop("PHONELINE_ADMIN_TOKEN", None)
     print(f"database: {database}; creating a partner with {len(NUMBERS)} lines through the CLI ...")
@@ -574,11 +573,12 @@ def run(args: argparse.Namespace, tmp: Path) -> Outcome:
     lua.write_text(WRK_REPORT_LUA)
 
     phoneline_app = "phoneline.app:create_app_from_env"
-    framework_env = {**env, "PHONELINE_BENCH_ROUTES": "true"}
     cpu_start = CpuClock.now()
     with (
         uvicorn_server("phone_numbers", phoneline_app, env, tmp, factory=True) as ours,
-        uvicorn_server("framework", phoneline_app, framework_env, tmp, factory=True) as framework,
+        uvicorn_server(
+            "framework", "bench_app:create_bench_app", env, tmp, factory=True, app_dir=BENCH_DIR
+        ) as framework,
     ):
         status, body = http("GET", ours.url + LIST_PATH, auth)
         if status != 200 or len(json.loads(body)["phone_numbers"]) != len(NUMBERS):

@@ -1,6 +1,6 @@
 """Benchmark: POST /v3/chats/{id}/messages with every guard on, against a baseline in the same run.
 
-The baseline (src/phoneline/chats/bench_baseline.py) writes the same rows — the message, its two
+The baseline (bench/send_baseline.py) writes the same rows — the message, its two
 counter upserts and its outbox event — through the same engine in one transaction, with no
 authentication, guard, selection or transport: the database's own limit for this work.
 
@@ -92,9 +92,12 @@ def phoneline(env: dict[str, str], *args: str) -> Any:
     return json.loads(done.stdout)
 
 
+BENCH_DIR = Path(__file__).resolve().parent
+
+
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [BIN / "uvicorn", "phoneline.app:create_app_from_env", "--factory", "--port", str(port),
+        [BIN / "uvicorn", "bench_app:create_bench_app", "--factory", "--app-dir", str(BENCH_DIR), "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip
@@ -131,7 +134,6 @@ def run(label: str, database_url: str, workdir: Path) -> dict[str, Any]:
         **os.environ,
         "PHONELINE_DATABASE_URL": database_url,
         "PHONELINE_TRANSPORT": "sink",
-        "PHONELINE_BENCH_ROUTES": "true",
         "PHONELINE_LOG_LEVEL": "warning",
         "PHONELINE_PORT": str(port),
         # The baseline's messages have no transport, so no hand-over stamp: a recovery pass would hand

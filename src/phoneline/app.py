@@ -96,10 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.state.demo_sinks = SinkLog()
         app.include_router(sink_router(app.state.demo_sinks))
-    if settings.bench_routes:
-        from phoneline.bench_routes import install_bench_routes
-
-        install_bench_routes(app)
     return app
 
 

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import ApiError
 from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.errors import ApiError
 from phoneline.lines import schemas as line_schemas
 from phoneline.lines import service as lines
 from phoneline.lines.numbers import to_e164

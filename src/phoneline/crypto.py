@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from phoneline.api.errors import ServiceUnavailable
+from phoneline.errors import ServiceUnavailable
 from phoneline.settings import Settings
 
 # Changing this label makes every stored secret unreadable: it is part of the key.

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from phoneline.api.tracing import _trace_id
+from phoneline.tracing import _trace_id
 
 
 def _add_trace_id(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -57,8 +57,6 @@ class Settings(BaseSettings):
     # How long a partner's rendered line list and an API key lookup may be served from memory.
     # The contract: an operator's change shows in list responses within one second.
     list_cache_ttl_s: float = 0.5
-    # Extra routes used only by `make bench` to measure the framework baseline in the same process.
-    bench_routes: bool = False
     # `phoneline demo`: mounts local webhook/Slack/PagerDuty sinks under /demo/sinks.
     demo: bool = False
     # Every threshold of the health method (docs/reputation.md); PHONELINE_REPUTATION__<NAME> overrides one.

@@ -9,8 +9,8 @@ import uuid
 import pytest
 import redis
 
-from phoneline.api.errors import RateLimited
 from phoneline.chats.ratelimit import PairLimiter
+from phoneline.errors import RateLimited
 from phoneline.settings import Settings
 
 REDIS_URL = os.environ.get("PHONELINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

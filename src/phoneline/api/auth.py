@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from phoneline.api.deps import bearer_token, get_runtime
-from phoneline.api.errors import Unauthorized
-from phoneline.api.runtime import INVALID_KEY, Principal
+from phoneline.errors import Unauthorized
 from phoneline.partners.repository import find_key_by_hash, partner_pacing_mode
 from phoneline.partners.service import hash_key
+from phoneline.principal import INVALID_KEY, Principal
 
 
 async def current_partner(request: Request) -> Principal:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from phoneline.api.errors import (
+from phoneline.errors import (
     ApiError,
     InvalidBody,
     InvalidParameter,

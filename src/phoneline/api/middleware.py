@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phoneline.api.errors import InternalError, error_response_parts
-from phoneline.api.tracing import set_trace_id
+from phoneline.errors import InternalError, error_response_parts
 from phoneline.logging import get_logger
 from phoneline.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from phoneline.tracing import set_trace_id
 
 log = get_logger("phoneline.http")
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from phoneline.api.errors import InvalidMessageContent, InvalidParameter
 from phoneline.chats.models import Attachment
 from phoneline.chats.schemas import AppPartIn, LinkPartIn, MediaPartIn, MessageIn, TextPartIn
+from phoneline.errors import InvalidMessageContent, InvalidParameter
 
 MAX_PARTS = 100
 MAX_URL_MEDIA_PARTS = 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from phoneline.api.errors import InvalidParameter
+from phoneline.errors import InvalidParameter
 from phoneline.lines.numbers import to_e164
 
 # Deliberately loose: the carrier, not us, decides whether an address exists.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import InvalidParameter
 from phoneline.chats.models import IdempotentResponse
+from phoneline.errors import InvalidParameter
 
 
 @dataclass(frozen=True)

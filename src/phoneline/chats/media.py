@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from phoneline.api.errors import InvalidParameter
 from phoneline.chats.models import Attachment
+from phoneline.errors import InvalidParameter
 from phoneline.net.outbound import check_url, open_stream
 from phoneline.settings import Settings
 

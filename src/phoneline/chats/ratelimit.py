@@ -18,7 +18,7 @@ from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from phoneline.api.errors import RateLimited
+from phoneline.errors import RateLimited
 from phoneline.settings import Settings
 
 KEY_PREFIX = "phoneline-pair"

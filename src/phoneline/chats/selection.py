@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from phoneline.api.errors import Conflict, InvalidParameter
 from phoneline.chats.models import Chat
+from phoneline.errors import Conflict, InvalidParameter
 from phoneline.lines.models import HealthStatus, Line, LineStatus
 
 HEALTH_ORDER = {HealthStatus.HEALTHY.value: 0, HealthStatus.AT_RISK.value: 1, HealthStatus.CRITICAL.value: 2}

@@ -19,16 +19,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import (
-    ChatNotFound,
-    InvalidParameter,
-    LineNotEligible,
-    MessageNotFound,
-    NotFound,
-    NotYourLine,
-    RecipientOptedOut,
-)
-from phoneline.api.runtime import Principal
 from phoneline.chats import activity, content, events, handover, media, repository, schemas, selection
 from phoneline.chats.activity import Activity
 from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
@@ -48,8 +38,18 @@ from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.schemas import MessageIn
 from phoneline.clock import Clock
 from phoneline.db.base import as_utc
+from phoneline.errors import (
+    ChatNotFound,
+    InvalidParameter,
+    LineNotEligible,
+    MessageNotFound,
+    NotFound,
+    NotYourLine,
+    RecipientOptedOut,
+)
 from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import to_e164
+from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
-from phoneline.api.errors import ApiError
 from phoneline.dashboard.session import csrf_ok, flash, operator_session
 from phoneline.dashboard.templating import render, render_error
 from phoneline.db.base import as_utc, utcnow
+from phoneline.errors import ApiError
 from phoneline.lines import service as lines
 from phoneline.partners import service as partners
 from phoneline.webhooks import operations

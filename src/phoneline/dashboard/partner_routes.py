@@ -9,16 +9,16 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
-from phoneline.api.errors import ApiError
-from phoneline.api.runtime import Principal
 from phoneline.chats import repository as chats_repository
 from phoneline.clock import SystemClock
 from phoneline.dashboard.charts import daily_chart
 from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
 from phoneline.dashboard.templating import render, render_error
 from phoneline.db.base import utcnow
+from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
 from phoneline.partners.repository import get_partner
+from phoneline.principal import Principal
 from phoneline.reputation import audits
 from phoneline.reputation import repository as reputation_repository
 from phoneline.reputation.pacing_guard import pacing_views

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
-from phoneline.api import errors
+from phoneline import errors
 from phoneline.api.deps import get_runtime
 from phoneline.dashboard.templating import render
 

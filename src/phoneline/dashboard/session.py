@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import Request
 
 from phoneline.api.deps import get_runtime
-from phoneline.api.runtime import INVALID_KEY, Principal
 from phoneline.partners.repository import find_key_by_hash, get_key
 from phoneline.partners.service import hash_key
+from phoneline.principal import INVALID_KEY, Principal
 from phoneline.settings import Settings
 
 SESSION_COOKIE = "phoneline_session"

@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from phoneline.api.errors import ApiError
 from phoneline.dashboard.session import csrf_token, pop_flash
 from phoneline.db.base import as_utc
+from phoneline.errors import ApiError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 

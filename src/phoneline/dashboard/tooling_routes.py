@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
-from phoneline.api.errors import ApiError
-from phoneline.api.runtime import Principal
 from phoneline.dashboard.session import csrf_ok, flash, partner_session
 from phoneline.dashboard.templating import render
 from phoneline.db.base import utcnow
+from phoneline.errors import ApiError
 from phoneline.notify import tooling
 from phoneline.notify.models import SlackOn
 from phoneline.notify.schemas import AlertSettingsUpdate
+from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.webhooks import partner_log
 

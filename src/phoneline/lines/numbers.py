@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from phoneline.api.errors import InvalidPhoneNumber
+from phoneline.errors import InvalidPhoneNumber
 
 DEFAULT_REGION = "US"
 

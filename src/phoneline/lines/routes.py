@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from phoneline.api.auth import Partner, current_partner
 from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
-from phoneline.api.errors import MethodNotAllowed
 from phoneline.api.runtime import Runtime
+from phoneline.errors import MethodNotAllowed
 from phoneline.lines import schemas, service
 from phoneline.lines.models import Line
 from phoneline.reputation.pacing_guard import pacing_views

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import Conflict, InvalidParameter, NotFound
 from phoneline.db.base import utcnow
+from phoneline.errors import Conflict, InvalidParameter, NotFound
 from phoneline.lines import history, repository
 from phoneline.lines.models import (
     DEFAULT_CAPABILITIES,

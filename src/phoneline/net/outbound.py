@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from phoneline.api.errors import InvalidParameter
+from phoneline.errors import InvalidParameter
 
 MAX_URL_LENGTH = 2048
 

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from phoneline.api.errors import ApiError
 from phoneline.clock import Clock
 from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
+from phoneline.errors import ApiError
 from phoneline.logging import get_logger
 from phoneline.net import outbound
 from phoneline.notify import pagerduty, repository, slack

@@ -7,9 +7,9 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import InvalidParameter, ServiceUnavailable
 from phoneline.crypto import SecretBox
 from phoneline.db.base import as_utc, utcnow
+from phoneline.errors import InvalidParameter, ServiceUnavailable
 from phoneline.lines.numbers import to_e164
 from phoneline.net import outbound
 from phoneline.net.outbound import validate_url

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from phoneline.api.deps import RuntimeDep
-from phoneline.api.errors import ServiceUnavailable
 from phoneline.chats.handover import count_overdue
 from phoneline.db.base import as_utc, utcnow
+from phoneline.errors import ServiceUnavailable
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
 from phoneline.metrics import LINES, TRANSPORT_HANDOVER_OVERDUE, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE

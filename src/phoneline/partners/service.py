@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import InvalidParameter, NotFound
 from phoneline.db.base import utcnow
+from phoneline.errors import InvalidParameter, NotFound
 from phoneline.partners import repository
 from phoneline.partners.models import ApiKey, Partner
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from phoneline.api.errors import NotFound, RateLimited
 from phoneline.chats.repository import partner_line_by_number
 from phoneline.clock import Clock
 from phoneline.db.base import as_utc
+from phoneline.errors import NotFound, RateLimited
 from phoneline.lines.models import Line
 from phoneline.lines.numbers import to_e164
 from phoneline.logging import get_logger

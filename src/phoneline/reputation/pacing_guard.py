@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import LineNotEligible, RateLimited
 from phoneline.db.base import as_utc
+from phoneline.errors import LineNotEligible, RateLimited
 from phoneline.lines.models import Line
 from phoneline.partners.repository import partner_pacing_mode
 from phoneline.reputation import repository

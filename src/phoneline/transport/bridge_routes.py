@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from phoneline.api.deps import DbSession
-from phoneline.api.errors import AccessDenied, InvalidBody, Unauthorized
 from phoneline.chats import service as chats
 from phoneline.chats.routes import SendingDep
+from phoneline.errors import AccessDenied, InvalidBody, Unauthorized
 from phoneline.lines import service as lines
 from phoneline.transport import signing
 from phoneline.transport.base import DeliveryReport, InboundMessage

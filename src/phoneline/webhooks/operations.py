@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import Conflict, InvalidParameter, NotFound
 from phoneline.db.base import as_utc, utcnow
+from phoneline.errors import Conflict, InvalidParameter, NotFound
 from phoneline.webhooks import fanout, outbox, queue, repository, schemas
 from phoneline.webhooks.models import OutboxEvent, WebhookSubscription
 from phoneline.webhooks.subscriptions import parse_subscription_id, require_any_subscription

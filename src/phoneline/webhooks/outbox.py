@@ -18,7 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from phoneline.api.tracing import current_trace_id
+from phoneline.tracing import current_trace_id
 from phoneline.webhooks.models import OutboxEvent
 
 _EMITTED = "phoneline.outbox.emitted"

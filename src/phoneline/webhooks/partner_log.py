@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import NotFound
+from phoneline.errors import NotFound
 from phoneline.webhooks import operations, repository, schemas
 from phoneline.webhooks.models import WebhookSubscription
 from phoneline.webhooks.subscriptions import list_subscriptions, require_subscription

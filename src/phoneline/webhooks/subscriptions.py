@@ -18,9 +18,9 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.errors import InvalidBody, NotFound
 from phoneline.crypto import SecretBox
 from phoneline.db.base import utcnow
+from phoneline.errors import InvalidBody, NotFound
 from phoneline.lines.numbers import to_e164
 from phoneline.logging import get_logger
 from phoneline.net.outbound import OutboundRefused, validate_url

@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any
 
-from phoneline.api.tracing import current_trace_id
+from phoneline.tracing import current_trace_id
 
 ERRORS_DOC_PATH = "/guides/errors"
 

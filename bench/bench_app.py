@@ -1,9 +1,17 @@
-"""Baseline routes for `make bench` only (PHONELINE_BENCH_ROUTES=true): same stack, no work."""
+"""The app the benchmarks serve: phoneline itself plus baseline routes (same stack, no work).
+
+Served as `uvicorn bench_app:create_bench_app --factory --app-dir bench`; the product package knows
+nothing of it.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+
+from phoneline.app import create_app
+from phoneline.settings import Settings
+from send_baseline import SEND_BASELINE_PATH, install_send_baseline
 
 BENCH_BODY_PATH = "/bench/ready-bytes"
 
@@ -22,8 +30,6 @@ def install_bench_routes(app: FastAPI) -> None:
         # The framework's ceiling: a route that returns pre-serialized bytes, nothing else.
         return Response(body_holder["body"], media_type="application/json")
 
-    from phoneline.chats.bench_baseline import SEND_BASELINE_PATH, install_send_baseline
-
     install_send_baseline(app)
 
     # Match these first: a baseline must not pay for scanning every other route (the dashboard's
@@ -34,3 +40,10 @@ def install_bench_routes(app: FastAPI) -> None:
     for route in baseline:
         routes.remove(route)
     routes[0:0] = baseline
+
+
+def create_bench_app() -> FastAPI:
+    """uvicorn factory: phoneline from the environment, with the baselines matched first."""
+    app = create_app(Settings())
+    install_bench_routes(app)
+    return app

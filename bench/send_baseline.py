@@ -1,4 +1,4 @@
-"""The send benchmark's baseline (PHONELINE_BENCH_ROUTES=true only): the same rows a send writes —
+"""The send benchmark's baseline (served by bench/bench_app.py only): the same rows a send writes —
 the message, its counter upsert (the line's counters follow by trigger) and its outbox event —
 through the same engine in one transaction, with no authentication, guard, selection, validation or
 transport. The database's own limit for this work, measured in the same run as the real route."""
