@@ -1,0 +1,5 @@
+"""`python -m phoneline.cli`."""
+
+from phoneline.cli import app
+
+app()

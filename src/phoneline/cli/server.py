@@ -1,0 +1,171 @@
+"""Running phoneline: migrate, serve, worker, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import typer
+
+from phoneline.cli.common import (
+    JsonOption,
+    command,
+    output,
+    redacted_url,
+    run_in_session,
+)
+from phoneline.partners import service as partners
+from phoneline.settings import Settings
+
+
+def getting_started(base_url: str, exe: str = "phoneline") -> list[str]:
+    return [
+        f'{exe} partners create "Acme"          # prints the partner id and its API key (shown once)',
+        f"{exe} lines assign +12025550123 --partner PARTNER_ID",
+        f'curl -H "Authorization: Bearer API_KEY" {base_url}/api/partner/v3/phone_numbers',
+    ]
+
+
+@command
+def migrate(as_json: bool = JsonOption) -> None:
+    """Apply database migrations."""
+    from phoneline.db.migrate import current_revision, upgrade
+
+    settings = Settings()
+    upgrade(settings)
+    doc = {"database": redacted_url(settings.sync_database_url), "revision": current_revision(settings)}
+    output(doc, as_json, lambda d: f"database {d['database']} is at revision {d['revision']}")
+
+
+@command
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (default PHONELINE_HOST or 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default PHONELINE_PORT or 8080)."),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
+    log_format: str = typer.Option("json", help="json or console."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Serve the partner API, admin API and dashboard (migrates SQLite first)."""
+    import uvicorn
+
+    from phoneline.db.migrate import upgrade
+
+    settings = Settings()
+    # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
+    os.environ["PHONELINE_HOST"] = host = host or settings.host
+    os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
+    os.environ["PHONELINE_LOG_FORMAT"] = log_format
+    settings = Settings()
+    if settings.is_sqlite:
+        upgrade(settings)
+    empty = not run_in_session(partners.list_partners)
+    exe = "phoneline" if os.path.dirname(sys.argv[0]) in ("", "/usr/local/bin") else sys.argv[0]
+    hints = getting_started(settings.base_url, exe) if empty else []
+    doc = {
+        "url": settings.base_url,
+        "database": redacted_url(settings.sync_database_url),
+        "getting_started": hints,
+    }
+    output(
+        doc,
+        as_json,
+        lambda d: (
+            f"phoneline serving on {d['url']}"
+            + (
+                "\nThe database is empty. To get going:\n  " + "\n  ".join(d["getting_started"])
+                if hints
+                else ""
+            )
+        ),
+    )
+    sys.stdout.flush()
+    uvicorn.run(
+        "phoneline.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@command
+def worker(
+    concurrency: int | None = typer.Option(None, min=1, help="Deliveries in flight at once."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Run the webhook dispatcher alone (until SIGTERM/SIGINT); any number may run on PostgreSQL."""
+    from phoneline.db.migrate import upgrade
+    from phoneline.logging import configure_logging
+    from phoneline.webhooks.dispatcher import default_worker_id, run_worker
+
+    settings = Settings()
+    # Logs go to stderr (JSON by default): stdout carries only the one --json document.
+    configure_logging(settings.log_format, settings.log_level)
+    if concurrency is not None:
+        settings = settings.model_copy(update={"webhook_concurrency": concurrency})
+    if settings.is_sqlite:
+        upgrade(settings)
+    worker_id = default_worker_id()
+    doc = {
+        "worker": worker_id,
+        "database": redacted_url(settings.sync_database_url),
+        "concurrency": settings.webhook_concurrency,
+    }
+    output(doc, as_json, lambda d: f"phoneline worker {d['worker']} delivering from {d['database']}")
+    sys.stdout.flush()
+    asyncio.run(run_worker(settings, worker_id))
+
+
+@command
+def demo(
+    port: int = typer.Option(8080, help="Port for the demo server."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Start a demo server on a fresh SQLite file and drive it for a minute; nothing leaves the machine."""
+    import uvicorn
+
+    from phoneline.app import create_app
+    from phoneline.db.migrate import upgrade
+    from phoneline.demo.driver import environment_for, reset_database, run_demo
+
+    env = environment_for(port)
+    reset_database()
+    settings = Settings()
+    upgrade(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    lines_said: list[str] = []
+
+    def say(text: str) -> None:
+        lines_said.append(text)
+        if not as_json:
+            typer.echo(text)
+
+    async def main() -> None:
+        driver = asyncio.create_task(
+            run_demo(
+                settings.base_url,
+                env["PHONELINE_ADMIN_TOKEN"],
+                settings.simulator_seed,
+                lambda: server.started,
+                say,
+            )
+        )
+        serving = asyncio.create_task(server.serve())
+        demo_run = await driver
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {"url": settings.base_url, "dashboard": f"{settings.base_url}/dashboard", "api_key": demo_run.api_key,
+                     "admin_token": env["PHONELINE_ADMIN_TOKEN"], "sinks": f"{settings.base_url}/demo/sinks"}
+                )
+            )  # fmt: skip
+        sys.stdout.flush()
+        await serving
+
+    asyncio.run(main())

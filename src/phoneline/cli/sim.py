@@ -1,0 +1,79 @@
+"""`phoneline sim`: drive the transport by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.cli.common import (
+    JsonOption,
+    command,
+    output,
+    public_base_url,
+    run_in_session,
+)
+from phoneline.lines.numbers import to_e164
+from phoneline.settings import Settings
+
+app = typer.Typer(
+    help="Drive the transport by hand: inbound messages, simulator personas.", no_args_is_help=True
+)
+
+
+@app.command("inbound")
+@command
+def sim_inbound(
+    line: str = typer.Option(..., "--line", help="The line (E.164) the message arrives on."),
+    sender: str = typer.Option(..., "--from", help="The sender's handle (E.164 or email)."),
+    text: str = typer.Option(..., "--text", help="The message text."),
+    chat: str | None = typer.Option(None, "--chat", help="A group chat's id (default: the one-to-one chat)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Hand in an inbound message, as the transport's inbound path does (opt-out rules included)."""
+    from phoneline.chats import service as chats
+    from phoneline.clock import SystemClock
+    from phoneline.transport.base import InboundMessage
+
+    base_url = public_base_url()
+
+    async def work(session: AsyncSession) -> Any:
+        message = await chats.receive_inbound(
+            session, SystemClock(), base_url, InboundMessage.text(line, sender, text, chat_id=chat)
+        )
+        return {
+            "message_id": str(message.id),
+            "chat_id": str(message.chat_id),
+            "from": message.sender_handle,
+            "line": to_e164(line),
+            "text": text,
+        }
+
+    output(
+        run_in_session(work),
+        as_json,
+        lambda d: f"message {d['message_id']} from {d['from']} in chat {d['chat_id']}",
+    )
+
+
+@app.command("persona")
+@command
+def sim_persona(handle: str, as_json: bool = JsonOption) -> None:
+    """Show how the simulator's recipient HANDLE behaves under PHONELINE_SIMULATOR_SEED."""
+    from phoneline.chats.handles import normalize_handle
+    from phoneline.transport.simulator import persona_for, plan
+
+    settings = Settings()
+    normalized = normalize_handle(handle)
+    doc = {
+        "handle": normalized,
+        "seed": settings.simulator_seed,
+        "speed": settings.simulator_speed,
+        "persona": persona_for(normalized, settings.simulator_seed).value,
+        "first_message": [
+            {"after_s": step.after_s / settings.simulator_speed, "action": step.action, "text": step.text}
+            for step in plan(normalized, settings.simulator_seed, 0)
+        ],
+    }
+    output(doc, as_json)
