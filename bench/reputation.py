@@ -6,7 +6,7 @@ In one run, on one fresh database (SQLite by default, PHONELINE_BENCH_DATABASE_U
   record+rescore  the same events through chats.activity.record (chat counters, line counters by trigger,
                   dirty flag) in transactions of 1,000, the reputation worker draining its queue every
                   rescore_interval_s of recording time (every touched chat and line re-scored)
-  sweep           ReputationWorker.sweep() over all lines
+  sweep           LineHealthTask.sweep() over all lines
 
 Prints per-event microseconds for both, their ratio (target <= 2.0) and the sweep time (target <= 5 s
 for 1,000 lines on SQLite), and writes the "reputation" section of docs/benchmarks.md.
@@ -32,7 +32,7 @@ from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.db.migrate import upgrade
 from phoneline.lines.models import Line
 from phoneline.partners.models import Partner
-from phoneline.reputation.worker import ReputationWorker
+from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings
 
 BATCH = 1000
@@ -119,7 +119,7 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
     # The worker drains its queue every rescore_interval_s (0.5 s) of recording, as it does beside a
     # server that records events this fast; the events spread over all 10,000 chats, so nearly every
     # event's chat is re-scored.
-    worker = ReputationWorker(settings.reputation, sessions)
+    worker = LineHealthTask(settings.reputation, sessions)
     record_s = rescore_s = 0.0
     recorded_since_drain = 0.0
     for start in range(0, len(stream), BATCH):

@@ -206,7 +206,7 @@ async def wait_for_arrivals(url: str, count: int, limit_s: float) -> list[tuple[
 
 async def dispatcher_phases(settings: Any, url: str, count: int, rate: float) -> dict[str, float]:
     from phoneline.db.engine import create_engine, create_sessionmaker
-    from phoneline.webhooks.dispatcher import build_dispatcher
+    from phoneline.worker import build_runner, delivery_tasks
 
     numbers = await setup(settings, url)
     engine = create_engine(settings)
@@ -215,7 +215,7 @@ async def dispatcher_phases(settings: Any, url: str, count: int, rate: float) ->
         # Throughput: the backlog is committed first, then delivered as fast as the dispatcher can.
         await emit(sessions, numbers, count, first=0, per_commit=500, rate=0)
         arrivals(url)  # clear
-        dispatcher = build_dispatcher(settings, sessions)
+        dispatcher = build_runner(settings, sessions, delivery_tasks(settings, sessions))
         started = time.perf_counter()
         running = asyncio.create_task(dispatcher.run())
         await wait_for_arrivals(url, count, limit_s=600)

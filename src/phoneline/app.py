@@ -14,6 +14,7 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
 from phoneline.dashboard.wiring import install_dashboard
+from phoneline.jobs.runtime import InProcessRunner
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
@@ -21,13 +22,12 @@ from phoneline.notify.admin_routes import router as admin_alerts_router
 from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.reputation.routes import router as reputation_router
-from phoneline.reputation.worker import InProcessReputationWorker, ReputationWorker
 from phoneline.settings import Settings
 from phoneline.transport.bridge_routes import router as bridge_router
 from phoneline.transport.runtime import Sending
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
-from phoneline.webhooks.dispatcher import InProcessDispatcher
 from phoneline.webhooks.routes import router as webhooks_router
+from phoneline.worker import build_runner, embedded_tasks
 
 PARTNER_API_PREFIX = "/api/partner"
 
@@ -40,33 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
-        app.state.sending = await Sending.start(runtime)
-        # Embedded mode: deliveries go out from this process unless separate workers do it.
-        dispatcher = (
-            InProcessDispatcher.start(settings, runtime.sessions)
-            if settings.webhook_dispatcher_enabled
-            else None
-        )
-        app.state.dispatcher = dispatcher
-        scorer = (
-            InProcessReputationWorker(
-                ReputationWorker(
-                    settings.reputation,
-                    runtime.sessions,
-                    carrier=settings if settings.transport == "simulator" else None,
-                )
-            )
-            if settings.reputation_worker_enabled
-            else None
-        )
+        sending = app.state.sending = await Sending.start(runtime)
+        # Embedded mode: the job runtime in this process (worker.py decides which tasks).
+        tasks = embedded_tasks(settings, runtime.sessions, sending)
+        jobs = InProcessRunner(build_runner(settings, runtime.sessions, tasks, clock=sending.clock))
+        app.state.jobs = jobs
         try:
             yield
         finally:
-            if scorer is not None:
-                await scorer.stop()
-            if dispatcher is not None:
-                await dispatcher.stop()
-            await app.state.sending.close()
+            await jobs.stop()
+            await sending.close()
             await runtime.close()
 
     app = FastAPI(

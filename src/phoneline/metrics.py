@@ -1,4 +1,9 @@
-"""Prometheus metrics. Defined once per process; `/metrics` renders them plus gauges read at scrape time."""
+"""Prometheus metrics. Defined once per process; `/metrics` renders them plus gauges read at scrape time.
+
+Under `phoneline serve --workers N` every process writes its samples to PROMETHEUS_MULTIPROC_DIR and a
+scrape of any process reports the sum (counters, histograms) or the latest value (gauges read at scrape
+time) over all of them (ops/routes.py).
+"""
 
 from __future__ import annotations
 
@@ -21,19 +26,50 @@ API_ERRORS = Counter(
     ["code", "status"],
 )
 LINES = Gauge(
-    "phoneline_lines", "Assigned lines by status and health (read at scrape time).", ["status", "health"]
+    "phoneline_lines",
+    "Assigned lines by status and health (read at scrape time).",
+    ["status", "health"],
+    multiprocess_mode="mostrecent",
 )
-WEBHOOK_DELIVERY_ATTEMPTS = Counter(
-    "phoneline_webhook_delivery_attempts_total",
-    "Webhook delivery attempts by outcome (succeeded, retry, failed), as the dispatcher records them.",
-    ["outcome"],
+JOB_ATTEMPTS = Counter(
+    "phoneline_job_attempts_total",
+    "Attempts of background work by job kind and outcome (succeeded, retry, failed), as recorded.",
+    ["kind", "outcome"],
+)
+JOB_ATTEMPT_SECONDS = Histogram(
+    "phoneline_job_attempt_duration_seconds",
+    "How long one attempt of background work took (a webhook POST, an alert, a batch), by job kind.",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+JOB_BACKLOG = Gauge(
+    "phoneline_job_backlog",
+    "Background work waiting or in flight, by job kind (read at scrape time).",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+JOB_IN_FLIGHT = Gauge(
+    "phoneline_job_in_flight",
+    "Background work leased to a worker now, by job kind (read at scrape time).",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+JOB_OLDEST_OVERDUE = Gauge(
+    "phoneline_job_oldest_overdue_seconds",
+    "How long the oldest work that waits only for a worker has waited (not work backing off or held "
+    "behind an earlier event of its line), by job kind; 0 when none.",
+    ["kind"],
+    multiprocess_mode="mostrecent",
 )
 WEBHOOK_BACKLOG = Gauge(
-    "phoneline_webhook_backlog", "Pending webhook deliveries, due or waiting (read at scrape time)."
+    "phoneline_webhook_backlog",
+    "Pending webhook deliveries, due or waiting (read at scrape time).",
+    multiprocess_mode="mostrecent",
 )
 WEBHOOK_OLDEST_DUE_AGE = Gauge(
     "phoneline_webhook_oldest_due_age_seconds",
     "How long the oldest due webhook delivery has waited past its time; 0 when none is due.",
+    multiprocess_mode="mostrecent",
 )
 TRANSPORT_RECOVERY_PASSES = Counter(
     "phoneline_transport_recovery_passes_total",
@@ -47,4 +83,5 @@ TRANSPORT_HANDOVER_OVERDUE = Gauge(
     "phoneline_transport_handover_overdue",
     "Outbound messages committed more than PHONELINE_TRANSPORT_RECOVERY_AFTER_S ago that no transport "
     "has confirmed taking (read at scrape time).",
+    multiprocess_mode="mostrecent",
 )

@@ -29,6 +29,13 @@ def sync_database_url(url: str) -> str:
     return url.replace("sqlite+aiosqlite", "sqlite", 1)
 
 
+def libpq_conninfo(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq takes it (the LISTEN connection opens psycopg directly)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def parse_delays(value: str) -> tuple[float, ...]:
     """`"1.5,3,6"` -> (1.5, 3.0, 6.0); empty means no retries. Negative or non-numbers are refused."""
     delays = tuple(float(part) for part in value.split(",") if part.strip())
@@ -41,11 +48,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHONELINE_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
-    # PostgreSQL connections kept open per process. A request holds one for its transaction and the
-    # in-process workers (delivery reports, hand-over, webhooks, reputation) one each: below that
-    # demand the pool opens and closes a connection per checkout, and a new PostgreSQL backend costs
-    # more than the request (make bench, "send message"). SQLite always uses one (db/engine.py).
-    database_pool_size: int = 24
+    # PostgreSQL connections kept open per process, plus a quarter more for bursts, plus one LISTEN
+    # connection where the process runs webhook/alert/health jobs. A request holds one for its
+    # transaction and the job runtime one or two: below that demand the pool opens and closes a
+    # connection per checkout, and a new PostgreSQL backend costs more than the request (make bench,
+    # "send message"). 2 API processes + 2 workers need at most 4 x 21 = 84 of PostgreSQL's default
+    # max_connections of 100 (docs/operations.md). SQLite always uses one (db/engine.py).
+    database_pool_size: int = Field(default=16, ge=1)
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
@@ -98,6 +107,11 @@ class Settings(BaseSettings):
     voice_memo_max_bytes: int = 10 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
 
+    # --- background jobs (jobs/, docs/operations.md) ---
+    # A worker's claim on a piece of work lasts this long and is renewed every third of it while the
+    # work runs: a killed worker's work is taken over within one lease.
+    job_lease_s: float = Field(default=10.0, gt=0, le=60)
+
     # --- webhooks and alerts (docs/webhooks.md) ---
     # Seconds to wait before each retry (comma-separated); the count is the number of retries.
     # Default: exponential from 1.5 s, 10 retries, about 25 minutes in all.
@@ -108,15 +122,23 @@ class Settings(BaseSettings):
     webhook_retry_after_cap_s: float = 600.0
     webhook_timeout_s: float = 10.0
     webhook_response_max_bytes: int = 64 * 1024
-    # A claimed delivery belongs to its worker this long; must exceed the timeout with room to spare.
-    webhook_lease_s: float = 60.0
+    # Attempts in flight at once for one subscription (across its lines, per worker process), so one
+    # partner's slow endpoint cannot take every slot.
+    webhook_subscription_concurrency: int = Field(default=4, ge=1)
+    # After this many timeouts or connection failures in a row, a subscription's breaker opens: its
+    # deliveries wait (cool-down doubling from webhook_breaker_cooldown_s up to the max), then one
+    # attempt at a time probes the endpoint until one gets an answer.
+    webhook_breaker_failures: int = Field(default=5, ge=1)
+    webhook_breaker_cooldown_s: float = Field(default=15.0, gt=0)
+    webhook_breaker_max_cooldown_s: float = Field(default=300.0, gt=0)
     # A subscription failing this long without one success is deactivated.
     webhook_failure_window_s: float = 24 * 3600.0
     # Deliveries in flight at once per process.
     webhook_concurrency: int = 32
-    # How often an idle dispatcher looks for new work written by other processes.
+    # How often an idle worker looks for new work written by other processes (on PostgreSQL a commit
+    # that creates work also wakes every worker at once: LISTEN/NOTIFY).
     webhook_poll_interval_s: float = 0.2
-    # `phoneline serve` runs the dispatcher in-process; off when separate `phoneline worker`s do it.
+    # `phoneline serve` delivers webhooks and alerts in-process; off when separate `phoneline worker`s do.
     webhook_dispatcher_enabled: bool = True
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # Slack allows about one message per second per incoming webhook: changes this close are combined.

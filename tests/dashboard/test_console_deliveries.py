@@ -40,14 +40,20 @@ def test_backlog_and_failing_subscriptions_show_on_the_console_and_in_metrics(
         target_url=receiver.url + "/hook", subscribed_events=["phone_number.status_updated"]
     )
     before = metric(
-        httpx.get(f"{app.url}/metrics").text, "phoneline_webhook_delivery_attempts_total", outcome="retry"
+        httpx.get(f"{app.url}/metrics").text,
+        "phoneline_job_attempts_total",
+        kind="webhook_delivery",
+        outcome="retry",
     )
     cli("lines", "flag", NUMBER)
     [first] = wait_for_deliveries(
         cli, subscription.id, lambda found: bool(found) and found[0]["attempts"] == 1, "an attempt"
     )
     after = metric(
-        httpx.get(f"{app.url}/metrics").text, "phoneline_webhook_delivery_attempts_total", outcome="retry"
+        httpx.get(f"{app.url}/metrics").text,
+        "phoneline_job_attempts_total",
+        kind="webhook_delivery",
+        outcome="retry",
     )
     assert after == before + 1
     app.stop()  # nobody dispatches from here on: a resend stays due

@@ -17,7 +17,7 @@ from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus
 from phoneline.settings import Settings
-from phoneline.webhooks.dispatcher import build_dispatcher
+from phoneline.worker import build_runner, delivery_tasks
 from tests.conftest import ADMIN_TOKEN, PartnerAccount, wait_until
 from tests.webhooks.conftest import FAST, NUMBER, STATUS, App
 from tests.webhooks.receiver import Received, Receiver, Reply
@@ -298,7 +298,9 @@ def test_a_failing_webhook_subscription_is_reported_to_slack_before_and_when_it_
         async def main() -> None:
             engine = create_engine(quick, pool=False)
             try:
-                await build_dispatcher(quick, create_sessionmaker(engine), clock=clock, worker_id="t").drain()
+                sessions = create_sessionmaker(engine)
+                tasks = delivery_tasks(quick, sessions)
+                await build_runner(quick, sessions, tasks, clock=clock, worker_id="t").drain()
             finally:
                 await engine.dispose()
 

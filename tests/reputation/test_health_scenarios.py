@@ -14,7 +14,7 @@ from linq import LinqAPIV3, RateLimitError
 from phoneline.chats.activity import Activity, record
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.reputation.policy import HealthPolicy
-from phoneline.reputation.worker import ReputationWorker
+from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings
 from tests.conftest import Cli, wait_until
 from tests.webhooks.conftest import STATUS, Subscribed
@@ -210,7 +210,7 @@ def test_a_quiet_line_recovers_after_the_dwell_time(
     async def sweep_at(moment: datetime) -> None:
         clock.moment = moment
         engine = create_engine(settings, pool=False)
-        await ReputationWorker(policy, create_sessionmaker(engine), clock).sweep()
+        await LineHealthTask(policy, create_sessionmaker(engine), clock).sweep()
         await engine.dispose()
 
     def status() -> str:
@@ -300,7 +300,7 @@ def test_the_simulated_carrier_flags_a_line_that_keeps_sending_while_critical_an
     def tick_at(moment: datetime) -> None:
         async def run() -> None:
             engine = create_engine(settings, pool=False)
-            worker = ReputationWorker(
+            worker = LineHealthTask(
                 settings.reputation, create_sessionmaker(engine), Clock(moment), carrier=carrier
             )
             await worker.tick()

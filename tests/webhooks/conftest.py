@@ -22,7 +22,7 @@ FAST = {
     "webhook_retry_delays": "0.05,0.05,0.05",
     "webhook_retry_jitter": 0.0,
     "webhook_timeout_s": 2.0,
-    "webhook_lease_s": 5.0,
+    "job_lease_s": 5.0,
     "webhook_poll_interval_s": 0.05,
 }
 

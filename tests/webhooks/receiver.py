@@ -31,6 +31,7 @@ class Received:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     at: float  # time.monotonic() on arrival
+    wall: float = 0.0  # time.time() on arrival, to compare with the envelope's created_at
 
     @property
     def envelope(self) -> Any:
@@ -103,6 +104,7 @@ class Receiver:
                     headers={name.lower(): value for name, value in self.headers.items()},
                     body=body,
                     at=time.monotonic(),
+                    wall=time.time(),
                 )
                 reply = receiver._record(received)
                 if reply.delay_s:

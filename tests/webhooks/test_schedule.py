@@ -16,8 +16,9 @@ from linq import LinqAPIV3
 
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.settings import Settings
-from phoneline.webhooks.dispatcher import Dispatcher
 from phoneline.webhooks.models import WebhookSubscription
+from phoneline.webhooks.tasks import WebhookDeliveries
+from phoneline.worker import build_runner, retry_policy
 from tests.conftest import PartnerAccount
 from tests.webhooks.conftest import NUMBER, STATUS, deliveries
 from tests.webhooks.receiver import Receiver, Reply
@@ -35,14 +36,16 @@ class ManualClock:
 
 
 def drain(settings: Settings, clock: ManualClock, **hooks: Any) -> None:
-    """Run a dispatcher until nothing is due at the clock's current time."""
+    """Run webhook delivery until nothing is due at the clock's current time."""
 
     async def main() -> None:
         engine = create_engine(settings, pool=False)
         try:
-            dispatcher = Dispatcher(settings, create_sessionmaker(engine), clock=clock, worker_id="manual")
-            dispatcher.on_failure_alert.extend(hooks.get("on_failure_alert", []))
-            await dispatcher.drain()
+            sessions = create_sessionmaker(engine)
+            deliveries = WebhookDeliveries(
+                settings, sessions, retry_policy(settings), on_failure_alert=hooks.get("on_failure_alert", [])
+            )
+            await build_runner(settings, sessions, [deliveries], clock=clock, worker_id="manual").drain()
         finally:
             await engine.dispose()
 

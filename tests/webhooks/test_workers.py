@@ -8,18 +8,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from linq import LinqAPIV3
 
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.lines import service as lines
 from phoneline.settings import Settings
-from tests.conftest import PartnerAccount, subprocess_env
-from tests.webhooks.conftest import FAST, STATUS
+from tests.conftest import PartnerAccount, free_port, subprocess_env, wait_until
+from tests.dashboard.test_console_deliveries import metric
+from tests.webhooks.conftest import FAST, STATUS, wait_for_deliveries
 from tests.webhooks.receiver import Received, Receiver, Reply
 
 LINE_COUNT = 50
@@ -62,12 +66,12 @@ def burst(settings: Settings) -> None:
 def start_worker(test_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(**overrides: Any) -> subprocess.Popen[str]:
-        values = {**FAST, "webhook_lease_s": 2.0, **overrides}
+    def start(*args: str, **overrides: Any) -> subprocess.Popen[str]:
+        values = {**FAST, "job_lease_s": 2.0, **overrides}
         env = {**subprocess_env(test_env), **{f"PHONELINE_{k.upper()}": str(v) for k, v in values.items()}}
         log = (tmp_path / f"worker-{len(started)}.log").open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "phoneline.cli", "worker", "--json"],
+            [sys.executable, "-m", "phoneline.cli", "worker", "--json", *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -206,3 +210,116 @@ def test_sigterm_stops_a_worker_cleanly_after_recording_what_it_sent(
     assert stdout == ""  # the one JSON document was read at start; logs go to stderr
     [delivery] = cli("webhooks", "deliveries", "--subscription", subscription.id)["deliveries"]
     assert delivery["state"] == "succeeded"  # recorded before exiting, not left to a lease
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_overwrite_the_new_owners_result(
+    start_worker: Callable[..., subprocess.Popen[str]],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    linq: Callable[[str], LinqAPIV3],
+    cli: Any,
+) -> None:
+    release = threading.Event()
+
+    def respond(_request: Received, count: int) -> Reply:
+        if count == 0:  # the first worker's attempt: held until the second worker has succeeded
+            release.wait(timeout=30)
+            return Reply(500)
+        return Reply(200)
+
+    receiver = make_receiver(respond)
+    partner = make_partner("Acme")
+    cli("lines", "assign", "+12025550123", "--partner", partner.id)
+    subscription = linq(partner.api_key).webhook_subscriptions.create(
+        target_url=receiver.url + "/hook", subscribed_events=[STATUS]
+    )
+    settings = {"job_lease_s": 1.0, "webhook_timeout_s": 30.0}
+    stalled = start_worker(**settings)
+    cli("lines", "flag", "+12025550123")
+    receiver.wait_for_count(1)
+    os.kill(stalled.pid, signal.SIGSTOP)  # no more heartbeats: its lease runs out
+    try:
+        start_worker(**settings)
+        [delivery] = wait_for_deliveries(
+            cli, subscription.id, lambda found: found[0]["state"] == "succeeded", "the new owner's success"
+        )
+    finally:
+        release.set()
+        os.kill(stalled.pid, signal.SIGCONT)
+    # The stalled worker gets its 500 now and records its attempt, but not over the delivery's state.
+    [delivery] = wait_for_deliveries(
+        cli, subscription.id, lambda found: len(found[0]["attempt_log"]) == 2, "the stale attempt's record"
+    )
+    assert delivery["state"] == "succeeded"
+    assert delivery["attempts"] == 1
+    assert sorted(a["status_code"] for a in delivery["attempt_log"]) == [200, 500]
+    assert len(receiver.snapshot()) == 2
+
+
+def test_sigkill_of_one_of_two_workers_under_load_delays_nothing_past_the_lease(
+    burst_target: Callable[[float], tuple[Receiver, str]],
+    start_worker: Callable[..., subprocess.Popen[str]],
+    settings: Settings,
+) -> None:
+    receiver, _subscription_id = burst_target(0.02)
+    shipped = {"job_lease_s": Settings().job_lease_s}  # the default lease, as deployed
+    doomed = start_worker(webhook_concurrency=8, **shipped)
+    start_worker(webhook_concurrency=8, **shipped)
+
+    async def steady_load() -> None:
+        engine = create_engine(settings, pool=False)
+        sessions = create_sessionmaker(engine)
+        for round_number in range(ROUNDS):
+            async with sessions() as session:
+                for number in numbers():
+                    change = lines.flag_line if round_number % 2 == 0 else lines.unflag_line
+                    await change(session, number, actor="test")
+                await session.commit()
+            if round_number == ROUNDS // 2:
+                os.kill(doomed.pid, signal.SIGKILL)  # mid-load, with attempts in flight
+            await asyncio.sleep(0.2)  # steady load: a round of 50 events five times a second
+        await engine.dispose()
+
+    asyncio.run(steady_load())
+    requests = receiver.wait_for(
+        lambda seen: len({r.webhook_id for r in seen}) >= ROUNDS * LINE_COUNT, timeout=60, what="every event"
+    )
+    first_arrival: dict[str, Received] = {}
+    for request in requests:
+        first_arrival.setdefault(request.webhook_id, request)
+    waits = [
+        request.wall
+        - datetime.fromisoformat(request.envelope["created_at"].replace("Z", "+00:00")).timestamp()
+        for request in first_arrival.values()
+    ]
+    assert max(waits) < 20, f"an event waited {max(waits):.1f} s after the kill"
+    assert_each_line_in_order(requests)
+
+
+def test_worker_metrics_count_its_attempts(
+    start_worker: Callable[..., subprocess.Popen[str]],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    linq: Callable[[str], LinqAPIV3],
+    cli: Any,
+) -> None:
+    receiver = make_receiver()
+    partner = make_partner("Acme")
+    cli("lines", "assign", "+12025550123", "--partner", partner.id)
+    linq(partner.api_key).webhook_subscriptions.create(
+        target_url=receiver.url + "/hook", subscribed_events=[STATUS]
+    )
+    port = free_port()
+    start_worker("--metrics-port", str(port))
+    cli("lines", "flag", "+12025550123")
+    cli("lines", "unflag", "+12025550123")
+    receiver.wait_for_count(2)
+
+    def attempts() -> float:
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        return metric(scraped, "phoneline_job_attempts_total", kind="webhook_delivery", outcome="succeeded")
+
+    assert wait_until(lambda: attempts() == 2, what="two attempts counted")
+    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert metric(scraped, "phoneline_job_backlog", kind="webhook_delivery") == 0
+    assert "phoneline_job_attempt_duration_seconds_bucket" in scraped

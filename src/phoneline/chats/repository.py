@@ -22,6 +22,7 @@ from phoneline.chats.models import (
     Message,
     OptOut,
 )
+from phoneline.jobs.lease import taken
 from phoneline.lines.models import Line
 
 _messages = cast(Table, Message.__table__)
@@ -409,10 +410,8 @@ async def stamp_handed_over(
     waited for: waiting while holding other rows of the batch could deadlock with that transaction. The
     caller tries the skipped ones again.
     """
-    lockable = (
-        select(_messages.c.id)
-        .where(_messages.c.id.in_(message_ids), _messages.c.handed_over_at.is_(None))
-        .with_for_update(skip_locked=True)
+    lockable = taken(
+        select(_messages.c.id).where(_messages.c.id.in_(message_ids), _messages.c.handed_over_at.is_(None))
     )
     stamped = await session.execute(
         update(_messages)
@@ -433,7 +432,7 @@ async def claim_awaiting_handover(
     several processes split the rows instead of both taking them, and the claim time keeps a later pass
     away until it is as old as a fresh commit would have to be.
     """
-    due = (
+    due = taken(
         select(_messages.c.id)
         .where(
             _awaiting_handover,
@@ -445,7 +444,6 @@ async def claim_awaiting_handover(
         )
         .order_by(_messages.c.created_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
     claimed = await session.execute(
         update(_messages)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 
 import typer
 
@@ -57,6 +58,9 @@ def serve(
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
     os.environ["PHONELINE_LOG_FORMAT"] = log_format
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One /metrics across the processes: each writes its samples here, any scrape sums them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="phoneline-metrics-")
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)
@@ -94,13 +98,18 @@ def serve(
 
 @command
 def worker(
-    concurrency: int | None = typer.Option(None, min=1, help="Deliveries in flight at once."),
+    concurrency: int | None = typer.Option(None, min=1, help="Webhook deliveries in flight at once."),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port (/metrics)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Run the webhook dispatcher alone (until SIGTERM/SIGINT); any number may run on PostgreSQL."""
+    """Run the background jobs (webhooks, alerts, line health) until SIGTERM/SIGINT; any number may run
+    on PostgreSQL."""
     from phoneline.db.migrate import upgrade
+    from phoneline.jobs.runtime import default_worker_id
     from phoneline.logging import configure_logging
-    from phoneline.webhooks.dispatcher import default_worker_id, run_worker
+    from phoneline.worker import run_worker
 
     settings = Settings()
     # Logs go to stderr (JSON by default): stdout carries only the one --json document.
@@ -114,10 +123,11 @@ def worker(
         "worker": worker_id,
         "database": redacted_url(settings.sync_database_url),
         "concurrency": settings.webhook_concurrency,
+        "metrics": f"http://{settings.host}:{metrics_port}/metrics" if metrics_port else None,
     }
-    output(doc, as_json, lambda d: f"phoneline worker {d['worker']} delivering from {d['database']}")
+    output(doc, as_json, lambda d: f"phoneline worker {d['worker']} working from {d['database']}")
     sys.stdout.flush()
-    asyncio.run(run_worker(settings, worker_id))
+    asyncio.run(run_worker(settings, worker_id, metrics_port=metrics_port))
 
 
 @command

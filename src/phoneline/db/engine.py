@@ -53,7 +53,7 @@ def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = settings.database_pool_size
-        kwargs["max_overflow"] = settings.database_pool_size // 2
+        kwargs["max_overflow"] = max(1, settings.database_pool_size // 4)
     if not pool:
         kwargs = {k: v for k, v in kwargs.items() if k not in {"pool_size", "max_overflow"}}
         kwargs["poolclass"] = NullPool

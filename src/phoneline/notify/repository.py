@@ -1,4 +1,4 @@
-"""SQL for alert settings and the alert queue (same leasing rules as webhooks/queue.py)."""
+"""SQL for alert settings and the alert queue (leased through jobs/lease.py, like webhook deliveries)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.jobs.lease import LeasedTable
 from phoneline.notify.models import AlertNotification, AlertState, Channel, PartnerAlertSettings
 
 _alerts = cast(Table, AlertNotification.__table__)
+ALERTS = LeasedTable.of(_alerts)
 _PENDING: ColumnElement[str] = literal_column(f"'{AlertState.PENDING.value}'")
 _SLACK: ColumnElement[str] = literal_column(f"'{Channel.SLACK.value}'")
 _PAGERDUTY: ColumnElement[str] = literal_column(f"'{Channel.PAGERDUTY.value}'")
@@ -33,6 +33,7 @@ _PAGERDUTY: ColumnElement[str] = literal_column(f"'{Channel.PAGERDUTY.value}'")
 
 @dataclass(frozen=True)
 class ClaimedAlert:
+    token: str  # the lease it was claimed under
     id: uuid.UUID
     partner_id: uuid.UUID
     channel: str
@@ -45,6 +46,7 @@ class ClaimedAlert:
 
 @dataclass(frozen=True)
 class AlertUpdate:
+    token: str
     id: uuid.UUID
     attempts: int
     state: str
@@ -70,10 +72,6 @@ async def settings_for(
 async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(_alerts), rows)
-
-
-def _free(table: Any) -> ColumnElement[bool]:
-    return or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at <= bindparam("now"))
 
 
 _returning = (
@@ -109,14 +107,8 @@ _slack_due = (
     )
     .order_by(_alerts.c.created_at, _alerts.c.event_seq)
     .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
 )
-_claim_slack = (
-    update(_alerts)
-    .where(_alerts.c.id.in_(_slack_due.scalar_subquery()))
-    .values(lease_owner=bindparam("worker"), lease_expires_at=bindparam("lease_until"))
-    .returning(*_returning)
-)
+_claim_slack = ALERTS.claim(_slack_due, *_returning)
 
 # Pages for one line go out in the order of the changes: a resolve never overtakes its trigger.
 _earlier = _alerts.alias("earlier")
@@ -127,7 +119,7 @@ _page_due = (
         _candidate.c.channel == _PAGERDUTY,
         _candidate.c.state == _PENDING,
         _candidate.c.next_attempt_at <= bindparam("now"),
-        _free(_candidate),
+        ALERTS.free(_candidate),
         ~exists().where(
             _earlier.c.channel == _PAGERDUTY,
             _earlier.c.state == _PENDING,
@@ -138,14 +130,8 @@ _page_due = (
     )
     .order_by(_candidate.c.event_seq)
     .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True, of=_candidate)
 )
-_claim_pages = (
-    update(_alerts)
-    .where(_alerts.c.id.in_(_page_due.scalar_subquery()))
-    .values(lease_owner=bindparam("worker"), lease_expires_at=bindparam("lease_until"))
-    .returning(*_returning)
-)
+_claim_pages = ALERTS.claim(_page_due, *_returning)
 
 
 async def claim_slack_batches(
@@ -153,7 +139,7 @@ async def claim_slack_batches(
     *,
     now: datetime,
     coalesced_before: datetime,
-    worker: str,
+    token: str,
     lease_until: datetime,
     limit: int,
 ) -> list[ClaimedAlert]:
@@ -162,50 +148,47 @@ async def claim_slack_batches(
         {
             "now": now,
             "coalesced_before": coalesced_before,
-            "worker": worker,
+            "token": token,
             "lease_until": lease_until,
             "limit": limit,
         },
     )
     # Alerts planned in one fan-out share created_at: the event order breaks the tie.
     return sorted(
-        (ClaimedAlert(*row) for row in rows.all()), key=lambda alert: (alert.created_at, alert.event_seq or 0)
+        (ClaimedAlert(token, *row) for row in rows.all()),
+        key=lambda alert: (alert.created_at, alert.event_seq or 0),
     )
 
 
 async def claim_pages(
-    session: AsyncSession, *, now: datetime, worker: str, lease_until: datetime, limit: int
+    session: AsyncSession, *, now: datetime, token: str, lease_until: datetime, limit: int
 ) -> list[ClaimedAlert]:
     rows = await session.execute(
-        _claim_pages, {"now": now, "worker": worker, "lease_until": lease_until, "limit": limit}
+        _claim_pages, {"now": now, "token": token, "lease_until": lease_until, "limit": limit}
     )
-    return [ClaimedAlert(*row) for row in rows.all()]
+    return [ClaimedAlert(token, *row) for row in rows.all()]
 
 
-_write_back = (
-    update(_alerts)
-    .where(_alerts.c.id == bindparam("b_id"), _alerts.c.lease_owner == bindparam("b_owner"))
-    .values(
-        state=bindparam("b_state"),
-        attempts=bindparam("b_attempts"),
-        next_attempt_at=bindparam("b_next"),
-        last_status_code=bindparam("b_status"),
-        last_error=bindparam("b_error"),
-        sent_at=bindparam("b_sent"),
-        lease_owner=None,
-        lease_expires_at=None,
-    )
+_write_back = ALERTS.write_back(
+    {
+        "state": "b_state",
+        "attempts": "b_attempts",
+        "next_attempt_at": "b_next",
+        "last_status_code": "b_status",
+        "last_error": "b_error",
+        "sent_at": "b_sent",
+    }
 )
 
 
-async def record(session: AsyncSession, worker: str, updates: Sequence[AlertUpdate], now: datetime) -> None:
+async def record(session: AsyncSession, updates: Sequence[AlertUpdate], now: datetime) -> None:
     if updates:
         await session.execute(
             _write_back,
             [
                 {
                     "b_id": change.id,
-                    "b_owner": worker,
+                    "b_token": change.token,
                     "b_state": change.state,
                     "b_attempts": change.attempts,
                     "b_next": change.next_attempt_at or now,
@@ -228,3 +211,26 @@ async def list_alerts(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+_alert_counts = select(
+    func.count().filter(_alerts.c.state == _PENDING),
+    func.count().filter(
+        _alerts.c.state == _PENDING,
+        _alerts.c.lease_owner.is_not(None),
+        _alerts.c.lease_expires_at > bindparam("now"),
+    ),
+    func.count().filter(_alerts.c.state == literal_column(f"'{AlertState.FAILED.value}'")),
+    func.count().filter(
+        _alerts.c.state == _PENDING, _alerts.c.next_attempt_at <= bindparam("now"), ALERTS.free(_alerts)
+    ),
+    func.min(_alerts.c.next_attempt_at).filter(
+        _alerts.c.state == _PENDING, _alerts.c.next_attempt_at <= bindparam("now"), ALERTS.free(_alerts)
+    ),
+)
+
+
+async def queue_counts(session: AsyncSession, now: datetime) -> tuple[int, int, int, int, datetime | None]:
+    """(pending, in flight, failed, due and free, oldest due) over the alert queue."""
+    pending, in_flight, failed, overdue, oldest = (await session.execute(_alert_counts, {"now": now})).one()
+    return pending, in_flight, failed, overdue, oldest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.responses import Response
 
@@ -13,10 +13,12 @@ from phoneline.api.deps import RuntimeDep
 from phoneline.chats.handover import count_overdue
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ServiceUnavailable
+from phoneline.jobs.status import set_gauges
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
 from phoneline.metrics import LINES, TRANSPORT_HANDOVER_OVERDUE, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
 from phoneline.webhooks.repository import backlog
+from phoneline.worker import job_status, render_metrics
 
 router = APIRouter(tags=["ops"])
 
@@ -40,6 +42,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
         overdue = await count_overdue(
             session, now - timedelta(seconds=runtime.settings.transport_recovery_after_s)
         )
+        set_gauges(await job_status(session, runtime.settings, now), now)
     WEBHOOK_BACKLOG.set(pending)
     TRANSPORT_HANDOVER_OVERDUE.set(overdue)
     WEBHOOK_OLDEST_DUE_AGE.set(max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due else 0.0)
@@ -47,4 +50,4 @@ async def metrics(runtime: RuntimeDep) -> Response:
     for status in LineStatus:
         for health in HealthStatus:
             LINES.labels(status.value, health.value).set(counts.get((status.value, health.value), 0))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

@@ -13,6 +13,7 @@ from sqlalchemy import Table, and_, bindparam, case, distinct, func, literal, se
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats.models import Chat, ChatActivity, LineActivity, Message
+from phoneline.jobs.lease import taken
 from phoneline.lines.models import Line
 from phoneline.reputation.models import ReputationAudit
 
@@ -25,12 +26,7 @@ async def claim_dirty_chats(session: AsyncSession, limit: int) -> list[tuple[uui
     and never the settled history.
     """
     queued = text("chat_activity.dirty")
-    claim = (
-        select(ChatActivity.chat_id, ChatActivity.day)
-        .where(queued)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    claim = taken(select(ChatActivity.chat_id, ChatActivity.day).where(queued).limit(limit))
     query = (
         update(ChatActivity)
         .where(tuple_(ChatActivity.chat_id, ChatActivity.day).in_(claim))
@@ -249,12 +245,11 @@ async def get_audit(
 
 
 async def pending_audits(session: AsyncSession, limit: int) -> Sequence[ReputationAudit]:
-    query = (
+    query = taken(
         select(ReputationAudit)
         .where(ReputationAudit.status == "pending")
         .order_by(ReputationAudit.created_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
     return (await session.scalars(query)).all()
 
@@ -320,3 +315,14 @@ async def latest_partner_audit(
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def queue_counts(session: AsyncSession) -> tuple[int, int]:
+    """(chat-days queued for re-scoring, audits still pending)."""
+    dirty = await session.scalar(
+        select(func.count()).select_from(ChatActivity).where(text("chat_activity.dirty"))
+    )
+    pending = await session.scalar(
+        select(func.count()).select_from(ReputationAudit).where(ReputationAudit.status == "pending")
+    )
+    return int(dirty or 0), int(pending or 0)

@@ -7,7 +7,8 @@ here (a rolled-back send is never handed to a carrier). Workers pull from the qu
 batches: the request's transaction gains no statement.
 
 The queue lives in memory, so a process that stops holds messages that are committed but were never
-handed over. The recovery pass (at start, then every PHONELINE_TRANSPORT_RECOVERY_INTERVAL_S) claims
+handed over. The recovery pass (transport/tasks.py: at start, then every
+PHONELINE_TRANSPORT_RECOVERY_INTERVAL_S, on the job runtime) claims
 messages committed more than PHONELINE_TRANSPORT_RECOVERY_AFTER_S ago that are still `sent` without a
 stamp, and queues them again (chats/handover.py). A message can therefore reach the transport twice
 (taken, then the process died before the stamp): transports must accept a repeated message id.
@@ -71,9 +72,6 @@ class Dispatcher:
             asyncio.create_task(self._work(), name=f"transport-dispatch-{i}") for i in range(workers)
         ]
         self._stamper = asyncio.create_task(self._stamp_forever(), name="transport-handover-stamps")
-        self._recovery: asyncio.Task[None] | None = None
-        if settings.transport_recovery_enabled:
-            self._recovery = asyncio.create_task(self._recover_forever(), name="transport-recovery")
 
     def submit(self, message: OutboundMessage) -> bool:
         """Queue a committed message; False if this process already has it in hand."""
@@ -145,14 +143,6 @@ class Dispatcher:
 
     # --- recovery ----------------------------------------------------------------------------------
 
-    async def _recover_forever(self) -> None:
-        while True:
-            try:
-                await self.recover()
-            except Exception:
-                log.exception("handover_recovery_failed")
-            await asyncio.sleep(self.settings.transport_recovery_interval_s)
-
     async def recover(self) -> int:
         """One recovery pass: queue again every lost hand-over; returns how many were queued."""
         queued = 0
@@ -181,7 +171,7 @@ class Dispatcher:
         return queued
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:

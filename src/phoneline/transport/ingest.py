@@ -1,14 +1,15 @@
 """Where everything a carrier reports enters phoneline (the `CarrierReports` of every transport).
 
-Delivery reports from in-process transports are queued and applied in batches, one transaction per
-batch, so a busy line does not pay a transaction per report. Inbound messages and line flags are
-applied at once, each in its own transaction.
+Delivery reports from in-process transports are queued here and applied in batches by the
+`delivery_report` task (transport/tasks.py), one transaction per batch, so a busy line does not pay a
+transaction per report. Inbound messages and line flags are applied at once, each in its own
+transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +23,6 @@ from phoneline.transport.base import DeliveryReport, InboundMessage
 log = get_logger("phoneline.transport")
 CARRIER_ACTOR = "carrier"
 BATCH_MAX = 500
-REPORT_LINGER_S = 0.02
 
 
 class Ingest:
@@ -30,21 +30,24 @@ class Ingest:
         self.sessions = sessions
         self.clock = clock
         self.doc_base = doc_base
-        self._reports: asyncio.Queue[DeliveryReport] = asyncio.Queue()
-        self._worker = asyncio.create_task(self._apply_reports(), name="transport-ingest")
+        self.reports: asyncio.Queue[DeliveryReport] = asyncio.Queue()
+        # Set by the delivery_report task: called when a report is queued.
+        self.on_report: Callable[[], None] = lambda: None
 
     # --- CarrierReports ----------------------------------------------------------------------------
 
+    def _queue(self, report: DeliveryReport) -> None:
+        self.reports.put_nowait(report)
+        self.on_report()
+
     async def delivered(self, message_id: str) -> None:
-        self._reports.put_nowait(DeliveryReport(message_id, "delivered", at=self.clock.now()))
+        self._queue(DeliveryReport(message_id, "delivered", at=self.clock.now()))
 
     async def failed(self, message_id: str, code: int, reason: str) -> None:
-        self._reports.put_nowait(
-            DeliveryReport(message_id, "failed", code=code, reason=reason, at=self.clock.now())
-        )
+        self._queue(DeliveryReport(message_id, "failed", code=code, reason=reason, at=self.clock.now()))
 
     async def read(self, message_id: str) -> None:
-        self._reports.put_nowait(DeliveryReport(message_id, "read", at=self.clock.now()))
+        self._queue(DeliveryReport(message_id, "read", at=self.clock.now()))
 
     async def inbound(self, message: InboundMessage) -> str:
         for attempt in range(2):
@@ -69,43 +72,37 @@ class Ingest:
             await lines.unflag_line(session, line_number, actor=CARRIER_ACTOR, reason=reason)
             await session.commit()
 
-    # --- batching ----------------------------------------------------------------------------------
+    # --- batching (driven by the delivery_report task) ---------------------------------------------
 
-    async def _apply_reports(self) -> None:
-        while True:
-            first = await self._reports.get()
-            batch = [first]
-            # A report waits a moment for others: under load a batch then shares one transaction
-            # instead of paying one each (a pool with a free connection would not make it wait).
-            await asyncio.sleep(REPORT_LINGER_S)
-            try:
-                async with self.sessions() as session:
-                    # Wait for a connection before taking the rest of the queue: the busier the
-                    # database, the more reports arrive meanwhile and share this one transaction.
-                    await session.connection()
-                    while len(batch) < BATCH_MAX and not self._reports.empty():
-                        batch.append(self._reports.get_nowait())
-                    targets = await chats.load_report_targets(session, batch)
-                    # Give the connection back while the batch's changes and events are worked out
-                    # (SQLite has one per process); the commit below writes them in one go.
-                    await session.commit()
-                    await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch, targets)
-                    await session.commit()
-            except Exception:
-                # One bad report must not sink the batch: apply them one by one, logging failures.
-                log.exception("delivery_batch_failed", size=len(batch))
-                for report in batch:
-                    try:
-                        await self._apply([report])
-                    except Exception:
-                        log.exception("delivery_report_failed", message_id=report.message_id)
+    async def apply_batch(self) -> int:
+        """Apply the queued reports (up to BATCH_MAX) in one transaction; returns how many."""
+        if self.reports.empty():
+            return 0
+        batch = [self.reports.get_nowait()]
+        try:
+            async with self.sessions() as session:
+                # Wait for a connection before taking the rest of the queue: the busier the
+                # database, the more reports arrive meanwhile and share this one transaction.
+                await session.connection()
+                while len(batch) < BATCH_MAX and not self.reports.empty():
+                    batch.append(self.reports.get_nowait())
+                targets = await chats.load_report_targets(session, batch)
+                # Give the connection back while the batch's changes and events are worked out
+                # (SQLite has one per process); the commit below writes them in one go.
+                await session.commit()
+                await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch, targets)
+                await session.commit()
+        except Exception:
+            # One bad report must not sink the batch: apply them one by one, logging failures.
+            log.exception("delivery_batch_failed", size=len(batch))
+            for report in batch:
+                try:
+                    await self._apply([report])
+                except Exception:
+                    log.exception("delivery_report_failed", message_id=report.message_id)
+        return len(batch)
 
     async def _apply(self, batch: list[DeliveryReport]) -> None:
         async with self.sessions() as session:
             await chats.apply_delivery_reports(session, self.clock, self.doc_base, batch)
             await session.commit()
-
-    async def close(self) -> None:
-        self._worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker

@@ -108,6 +108,8 @@ class Sending:
     async def close(self) -> None:
         await self.dispatcher.close()
         await self.transport.close()
-        await self.ingest.close()
+        # What the transport reported after the job runner stopped, before the process goes.
+        while await self.ingest.apply_batch():
+            pass
         await self.http.aclose()
         await self.media.aclose()

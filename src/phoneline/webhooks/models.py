@@ -89,6 +89,10 @@ class WebhookSubscription(Base):
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
     # Highest share of the failure window already reported to the partner's alert channels (0, 50, 90).
     failure_alert_level: Mapped[int] = mapped_column(default=0)
+    # The breaker (docs/webhooks.md): timeouts and connection failures in a row, and until when the
+    # subscription's deliveries wait because of them.
+    breaker_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    breaker_open_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Soft delete: the delivery log outlives the subscription.
@@ -118,6 +122,13 @@ class WebhookDelivery(Base):
             postgresql_where=text("state = 'pending'"),
         ),
         Index("ix_webhook_deliveries_subscription_created", "subscription_id", "created_at"),
+        # A claim counts each subscription's attempts in flight (leased rows) without reading its backlog.
+        Index(
+            "ix_webhook_deliveries_leased",
+            "subscription_id",
+            sqlite_where=text("lease_owner IS NOT NULL"),
+            postgresql_where=text("lease_owner IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

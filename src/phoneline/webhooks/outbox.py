@@ -1,29 +1,24 @@
 """Write events into the outbox inside the caller's transaction.
 
 A change that rolls back takes its events with it; a committed change always has its events.
-When a transaction that emitted events commits, dispatchers in this process are woken at once, so
-delivery does not wait for their next poll (other processes find the rows by polling).
+A transaction that emitted events wakes the workers when it commits (jobs/wake.py), so delivery does not
+wait for their next poll.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from phoneline.jobs import wake
 from phoneline.tracing import current_trace_id
 from phoneline.webhooks.models import OutboxEvent
 
-_EMITTED = "phoneline.outbox.emitted"
-_wakers: set[Callable[[], None]] = set()
-_wakers_lock = threading.Lock()
 _insert_events = insert(cast(Table, OutboxEvent.__table__))
 
 
@@ -56,7 +51,7 @@ def emit_event(session: AsyncSession, new: NewEvent) -> OutboxEvent:
         trace_id=current_trace_id(),
     )
     session.add(event)
-    session.info[_EMITTED] = True
+    wake.work_created(session)
     return event
 
 
@@ -76,34 +71,9 @@ async def emit_many(session: AsyncSession, events: Sequence[NewEvent]) -> None:
         for new in events
     ]
     await session.execute(_insert_events, rows)
-    session.info[_EMITTED] = True
+    wake.work_created(session)
 
 
 def wake_after_commit(session: AsyncSession) -> None:
-    """Wake this process's dispatchers when the session commits (deliveries queued directly)."""
-    session.info[_EMITTED] = True
-
-
-def add_waker(wake: Callable[[], None]) -> None:
-    """Call `wake` (from any thread; it must be thread-safe) after each commit that emitted events."""
-    with _wakers_lock:
-        _wakers.add(wake)
-
-
-def remove_waker(wake: Callable[[], None]) -> None:
-    with _wakers_lock:
-        _wakers.discard(wake)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _wake_dispatchers(session: Session) -> None:
-    if session.info.pop(_EMITTED, False):
-        with _wakers_lock:
-            wakers = list(_wakers)
-        for wake in wakers:
-            wake()
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_emitted(session: Session) -> None:
-    session.info.pop(_EMITTED, None)
+    """Wake the workers when the session commits (deliveries queued directly)."""
+    wake.work_created(session)

@@ -15,7 +15,7 @@ statements per call cost more than running them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -25,7 +25,9 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     exists,
+    func,
     insert,
     literal_column,
     or_,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.jobs.lease import LeasedTable, taken
 from phoneline.lines.models import Line
 from phoneline.webhooks.models import (
     DeliveryState,
@@ -69,26 +72,32 @@ class ClaimedEvent:
 class DeliveryJob:
     """A claimed delivery with everything needed to sign and send it, without touching the database."""
 
+    token: str  # the lease it was claimed under
     delivery_id: uuid.UUID
     attempts_made: int
     subscription_id: uuid.UUID
     target_url: str
     webhook_version: str
     signing_secret_encrypted: str
+    event_seq: int
     event_id: uuid.UUID
     event_type: str
     event_created_at: datetime
     trace_id: str
     partner_id: uuid.UUID
+    line_id: uuid.UUID | None
     data: dict[str, Any]
     # Whether the subscription was in a run of failures when claimed: only then must a success end it.
     subscription_failing: bool
+    # Its run of unreachable attempts when claimed: only a non-zero run needs closing on an answer.
+    breaker_failures: int
 
 
 @dataclass(frozen=True)
 class DeliveryUpdate:
     """The outcome of one attempt, as it is written back."""
 
+    token: str
     delivery_id: uuid.UUID
     attempt_number: int
     state: str
@@ -100,12 +109,11 @@ class DeliveryUpdate:
 
 # --- fan-out ---------------------------------------------------------------------------------------
 
-_oldest_undispatched = (
+_oldest_undispatched = taken(
     select(_events.c.seq)
     .where(_events.c.dispatched_at.is_(None))
     .order_by(_events.c.seq)
     .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
 )
 _claim_events = (
     update(_events)
@@ -162,6 +170,8 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 # --- claiming --------------------------------------------------------------------------------------
 
+DELIVERIES = LeasedTable.of(_deliveries)
+
 _candidate = _deliveries.alias("candidate")
 _earlier = _deliveries.alias("earlier")
 _earlier_delivery_pending = exists().where(
@@ -175,27 +185,74 @@ _earlier_event_unplanned = exists().where(
     _events.c.seq < _candidate.c.event_seq,
     _events.c.dispatched_at.is_(None),
 )
-_due = (
-    select(_candidate.c.id)
-    .select_from(_candidate.join(_subscriptions, _subscriptions.c.id == _candidate.c.subscription_id))
-    .where(
-        _candidate.c.state == PENDING,
-        _candidate.c.next_attempt_at <= bindparam("now"),
-        or_(_candidate.c.lease_expires_at.is_(None), _candidate.c.lease_expires_at <= bindparam("now")),
-        _subscriptions.c.is_active.is_(True),
-        ~_earlier_delivery_pending,
-        ~_earlier_event_unplanned,
+# Due now, not leased, its subscription active with its breaker closed, and first in line: work that
+# waits only for a worker (what "overdue" means in the metrics and `phoneline jobs status`).
+_claimable = (
+    _candidate.c.state == PENDING,
+    _candidate.c.next_attempt_at <= bindparam("now"),
+    DELIVERIES.free(_candidate),
+    _subscriptions.c.is_active.is_(True),
+    or_(
+        _subscriptions.c.breaker_open_until.is_(None),
+        _subscriptions.c.breaker_open_until <= bindparam("now"),
+    ),
+    ~_earlier_delivery_pending,
+    ~_earlier_event_unplanned,
+)
+_with_subscription = _candidate.join(_subscriptions, _subscriptions.c.id == _candidate.c.subscription_id)
+_due = DELIVERIES.lock(
+    select(
+        _candidate.c.id, _candidate.c.subscription_id, _candidate.c.next_attempt_at, _candidate.c.event_seq
     )
+    .select_from(_with_subscription)
+    .where(*_claimable)
     .order_by(_candidate.c.next_attempt_at, _candidate.c.event_seq)
+    .limit(bindparam("scan"))
+).cte("due")
+# Attempts in flight per subscription, any worker's (the partial index on leased rows).
+_leased = _deliveries.alias("leased")
+_in_flight = (
+    select(_leased.c.subscription_id, func.count().label("attempts"))
+    .where(
+        literal_column("leased.lease_owner IS NOT NULL"),
+        _leased.c.lease_expires_at > bindparam("now"),
+        _leased.c.subscription_id.in_(select(_due.c.subscription_id)),
+    )
+    .group_by(_leased.c.subscription_id)
+    .subquery("in_flight")
+)
+# Each candidate's place among its subscription's attempts: those in flight, then the candidates in
+# claim order. A subscription whose breaker has just closed again is probed one attempt at a time.
+_ranked = (
+    select(
+        _due.c.id,
+        _due.c.next_attempt_at,
+        _due.c.event_seq,
+        (
+            func.row_number().over(
+                partition_by=_due.c.subscription_id, order_by=(_due.c.next_attempt_at, _due.c.event_seq)
+            )
+            + func.coalesce(_in_flight.c.attempts, 0)
+        ).label("place"),
+        case(
+            (_subscriptions.c.breaker_failures >= bindparam("breaker_failures"), 1),
+            else_=bindparam("per_subscription"),
+        ).label("allowed"),
+    )
+    .select_from(
+        _due.join(_subscriptions, _subscriptions.c.id == _due.c.subscription_id).outerjoin(
+            _in_flight, _in_flight.c.subscription_id == _due.c.subscription_id
+        )
+    )
+    .subquery("ranked")
+)
+_admitted = (
+    select(_ranked.c.id)
+    .where(_ranked.c.place <= _ranked.c.allowed)
+    .order_by(_ranked.c.next_attempt_at, _ranked.c.event_seq)
     .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True, of=_candidate)
 )
-_claim_deliveries = (
-    update(_deliveries)
-    .where(_deliveries.c.id.in_(_due.scalar_subquery()))
-    .values(lease_owner=bindparam("worker"), lease_expires_at=bindparam("lease_until"))
-    .returning(_deliveries.c.id)
-)
+_claim_deliveries = DELIVERIES.claim(_admitted, lock=False)
 _job_details = (
     select(
         _deliveries.c.id,
@@ -204,13 +261,16 @@ _job_details = (
         _subscriptions.c.target_url,
         _subscriptions.c.webhook_version,
         _subscriptions.c.signing_secret_encrypted,
+        _events.c.seq,
         _events.c.id,
         _events.c.event_type,
         _events.c.created_at,
         _events.c.trace_id,
         _events.c.partner_id,
+        _events.c.line_id,
         _events.c.data,
         _subscriptions.c.failing_since.is_not(None),
+        _subscriptions.c.breaker_failures,
     )
     .select_from(
         _deliveries.join(_subscriptions, _subscriptions.c.id == _deliveries.c.subscription_id).join(
@@ -222,57 +282,59 @@ _job_details = (
 )
 
 
+@dataclass(frozen=True)
+class ClaimLimits:
+    """How much one claim may take: free slots of this worker, and the per-subscription rules."""
+
+    slots: int
+    per_subscription: int
+    breaker_failures: int
+
+
 async def claim_due_deliveries(
-    session: AsyncSession, *, now: datetime, worker: str, lease_until: datetime, limit: int
+    session: AsyncSession, *, now: datetime, token: str, lease_until: datetime, limits: ClaimLimits
 ) -> list[DeliveryJob]:
+    """Lease up to `limits.slots` due deliveries to `token`, at most `per_subscription` in flight for
+    any subscription (one for a subscription being probed after its breaker opened)."""
     claimed = await session.execute(
-        _claim_deliveries, {"now": now, "limit": limit, "worker": worker, "lease_until": lease_until}
+        _claim_deliveries,
+        {
+            "now": now,
+            # Look past the first few candidates, so one busy subscription at the head of the queue
+            # does not hide the others.
+            "scan": max(50, 4 * limits.slots),
+            "limit": limits.slots,
+            "per_subscription": limits.per_subscription,
+            "breaker_failures": limits.breaker_failures,
+            "token": token,
+            "lease_until": lease_until,
+        },
     )
     ids = list(claimed.scalars().all())
     if not ids:
         return []
     rows = await session.execute(_job_details, {"ids": ids})
-    return [DeliveryJob(*tuple(row)) for row in rows.all()]
-
-
-_release = (
-    update(_deliveries)
-    .where(
-        _deliveries.c.id.in_(bindparam("ids", expanding=True)),
-        _deliveries.c.lease_owner == bindparam("worker"),
-    )
-    .values(lease_owner=None, lease_expires_at=None)
-)
-
-
-async def release(session: AsyncSession, delivery_ids: list[uuid.UUID], worker: str) -> None:
-    """Give back claimed deliveries that were never attempted."""
-    if delivery_ids:
-        await session.execute(_release, {"ids": delivery_ids, "worker": worker})
+    return [DeliveryJob(token, *tuple(row)) for row in rows.all()]
 
 
 # --- recording -------------------------------------------------------------------------------------
 
-# Fenced by the lease: a worker whose lease expired (and whose delivery another worker took over, or
-# that a deactivation cancelled) still records its attempt but no longer decides the delivery's state.
-_write_back = (
-    update(_deliveries)
-    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.lease_owner == bindparam("b_owner"))
-    .values(
-        state=bindparam("b_state"),
-        attempts=bindparam("b_attempts"),
-        next_attempt_at=bindparam("b_next"),
-        last_status_code=bindparam("b_status"),
-        last_error=bindparam("b_error"),
-        completed_at=bindparam("b_completed"),
-        lease_owner=None,
-        lease_expires_at=None,
-    )
+# Fenced by the lease token: a worker whose lease was taken over (or that a deactivation cancelled)
+# still records its attempt but no longer decides the delivery's state.
+_write_back = DELIVERIES.write_back(
+    {
+        "state": "b_state",
+        "attempts": "b_attempts",
+        "next_attempt_at": "b_next",
+        "last_status_code": "b_status",
+        "last_error": "b_error",
+        "completed_at": "b_completed",
+    }
 )
 
 
 async def record_attempts(
-    session: AsyncSession, worker: str, updates: Sequence[DeliveryUpdate], attempts: list[dict[str, Any]]
+    session: AsyncSession, updates: Sequence[DeliveryUpdate], attempts: list[dict[str, Any]]
 ) -> None:
     """Write attempt rows and each delivery's new state, in bulk."""
     if attempts:
@@ -283,7 +345,7 @@ async def record_attempts(
             [
                 {
                     "b_id": change.delivery_id,
-                    "b_owner": worker,
+                    "b_token": change.token,
                     "b_state": change.state,
                     "b_attempts": change.attempt_number,
                     # A finished delivery keeps its last schedule; only pending ones are read by it.
@@ -295,6 +357,49 @@ async def record_attempts(
                 for change in updates
             ],
         )
+
+
+_breaker_closed = (
+    update(_subscriptions)
+    .where(_subscriptions.c.id.in_(bindparam("ids", expanding=True)), _subscriptions.c.breaker_failures > 0)
+    .values(breaker_failures=0, breaker_open_until=None)
+)
+_breaker_state = select(_subscriptions.c.id, _subscriptions.c.breaker_failures).where(
+    _subscriptions.c.id.in_(bindparam("ids", expanding=True))
+)
+_breaker_write = (
+    update(_subscriptions)
+    .where(_subscriptions.c.id == bindparam("b_id"))
+    .values(breaker_failures=bindparam("b_failures"), breaker_open_until=bindparam("b_open_until"))
+)
+
+
+async def close_breakers(session: AsyncSession, subscription_ids: set[uuid.UUID]) -> None:
+    """The endpoint answered: its run of unreachable attempts is over."""
+    if subscription_ids:
+        await session.execute(_breaker_closed, {"ids": list(subscription_ids)})
+
+
+async def count_unreachable(
+    session: AsyncSession,
+    unreachable: dict[uuid.UUID, int],
+    open_until: Callable[[int], datetime | None],
+) -> list[uuid.UUID]:
+    """Add each subscription's new timeouts and connection failures to its run; `open_until(run)` says
+    until when the breaker is open for a run that long (None: still closed). Returns those opened."""
+    if not unreachable:
+        return []
+    rows = await session.execute(_breaker_state, {"ids": list(unreachable)})
+    writes, opened = [], []
+    for subscription_id, failures in rows.all():
+        run = failures + unreachable[subscription_id]
+        until = open_until(run)
+        writes.append({"b_id": subscription_id, "b_failures": run, "b_open_until": until})
+        if until is not None:
+            opened.append(subscription_id)
+    if writes:
+        await session.execute(_breaker_write, writes)
+    return opened
 
 
 _in_ids = _subscriptions.c.id.in_(bindparam("ids", expanding=True))
@@ -344,3 +449,48 @@ async def inactive_among(session: AsyncSession, subscription_ids: set[uuid.UUID]
         return []
     rows = await session.execute(_inactive_among, {"ids": list(subscription_ids)})
     return list(rows.scalars().all())
+
+
+# --- status (metrics, `phoneline jobs status`) -----------------------------------------------------
+
+_overdue = (
+    select(func.count(), func.min(_candidate.c.next_attempt_at))
+    .select_from(_with_subscription)
+    .where(*_claimable)
+)
+_counts = select(
+    func.count().filter(_deliveries.c.state == PENDING),
+    func.count().filter(
+        _deliveries.c.state == PENDING,
+        _deliveries.c.lease_owner.is_not(None),
+        _deliveries.c.lease_expires_at > bindparam("now"),
+    ),
+    func.count().filter(_deliveries.c.state == literal_column(f"'{DeliveryState.FAILED.value}'")),
+)
+_breakers_open = (
+    select(_subscriptions.c.id, _subscriptions.c.partner_id, _subscriptions.c.target_url,
+           _subscriptions.c.breaker_failures, _subscriptions.c.breaker_open_until)
+    .where(_subscriptions.c.breaker_open_until > bindparam("now"), _subscriptions.c.deleted_at.is_(None))
+    .order_by(_subscriptions.c.breaker_open_until)
+    .limit(bindparam("limit"))
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    pending: int
+    in_flight: int
+    failed: int
+    overdue: int
+    oldest_overdue_since: datetime | None
+
+
+async def counts(session: AsyncSession, now: datetime) -> QueueCounts:
+    pending, in_flight, failed = (await session.execute(_counts, {"now": now})).one()
+    overdue, oldest = (await session.execute(_overdue, {"now": now})).one()
+    return QueueCounts(pending, in_flight, failed, overdue, oldest)
+
+
+async def open_breakers(session: AsyncSession, now: datetime, limit: int = 100) -> list[Any]:
+    """Subscriptions whose deliveries wait for their breaker (soonest to close first)."""
+    return list((await session.execute(_breakers_open, {"now": now, "limit": limit})).all())

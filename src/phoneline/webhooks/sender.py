@@ -15,8 +15,8 @@ from datetime import datetime
 
 import httpx
 
+from phoneline.jobs.retry import parse_retry_after
 from phoneline.net.outbound import OutboundRefused, open_stream, read_limited
-from phoneline.webhooks.retry import parse_retry_after
 
 
 class Verdict(enum.StrEnum):
@@ -45,6 +45,8 @@ class AttemptResult:
     error: str | None = None
     response_excerpt: str | None = None
     retry_after_s: float | None = None
+    # A timeout or connection failure: the endpoint did not answer at all (what the breaker counts).
+    unreachable: bool = False
 
 
 def _text(body: bytes) -> str:
@@ -78,13 +80,19 @@ async def post(
                 excerpt = await read_limited(response, max_response_bytes)
     except TimeoutError:
         return AttemptResult(
-            started_at, elapsed_ms(), Verdict.RETRYABLE, error=f"timed out after {timeout_s:g} s"
+            started_at,
+            elapsed_ms(),
+            Verdict.RETRYABLE,
+            error=f"timed out after {timeout_s:g} s",
+            unreachable=True,
         )
     except OutboundRefused as refused:
         return AttemptResult(started_at, elapsed_ms(), Verdict.RETRYABLE, error=f"refused: {refused.message}")
     except httpx.HTTPError as failure:
         detail = str(failure) or type(failure).__name__
-        return AttemptResult(started_at, elapsed_ms(), Verdict.RETRYABLE, error=f"network error: {detail}")
+        return AttemptResult(
+            started_at, elapsed_ms(), Verdict.RETRYABLE, error=f"network error: {detail}", unreachable=True
+        )
     verdict = verdict_for(response.status_code)
     error = None
     if 300 <= response.status_code < 400:

@@ -66,6 +66,7 @@ def signed_headers(
     subscription_id: uuid.UUID,
     body: bytes,
     sent_at: datetime,
+    sequence: int | None = None,
 ) -> dict[str, str]:
     timestamp = str(int(as_utc(sent_at).timestamp()))
     standard = _standard(secret).sign(
@@ -84,4 +85,4 @@ def signed_headers(
         "X-Webhook-Subscription-ID": str(subscription_id),
         "X-Webhook-Timestamp": timestamp,
         "X-Webhook-Signature": legacy,
-    }
+    } | ({} if sequence is None else {"X-Webhook-Sequence": str(sequence)})

@@ -1,19 +1,21 @@
-"""The reputation worker: drains the queue of changed chats, re-scores them and their lines, completes
-pending audits, and sweeps every line now and then so windows roll over and quiet lines recover.
+"""Line health on the job runtime: drain the queue of changed chats, re-score them and their lines,
+complete pending audits, and sweep every line now and then so windows roll over and quiet lines recover.
 
-`phoneline serve` runs it in-process (embedded); `phoneline worker` runs it beside the webhook
-dispatcher. Claims use SKIP LOCKED on PostgreSQL, so several workers split the queue.
+One turn every `rescore_interval_s` (jobs/runtime.py). The queue is taken with SKIP LOCKED in the
+transaction that re-scores it (reputation/repository.py), so several workers split it and a worker that
+dies takes nothing with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.clock import Clock, SystemClock
+from phoneline.jobs.runtime import Runner
 from phoneline.logging import get_logger
 from phoneline.reputation import audits, engine, repository
 from phoneline.reputation.carrier import simulate_carrier
@@ -27,7 +29,14 @@ QUEUE_BATCH = 10000
 SWEEP_BATCH = 200
 
 
-class ReputationWorker:
+KIND = "line_health"
+
+
+class LineHealthTask:
+    """The `line_health` task; `sweep()` and `drain_once()` also serve tools and tests directly."""
+
+    kind = KIND
+
     def __init__(
         self,
         policy: HealthPolicy,
@@ -41,8 +50,10 @@ class ReputationWorker:
         self.carrier = carrier
         self.sessions = sessions
         self.clock = clock or SystemClock()
-        self._stop = asyncio.Event()
         self._last_sweep: datetime | None = None
+        self._next_turn = 0.0  # monotonic
+        # A turn runs beside the runner's other tasks: a sweep of many lines must not hold up webhooks.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def drain_once(self) -> int:
         """One batch from the queue; returns how many chats it re-scored."""
@@ -83,26 +94,37 @@ class ReputationWorker:
         ):
             await self.sweep()
 
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("reputation_tick_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.policy.rescore_interval_s)
+    # --- Task --------------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        self._stop.set()
+    async def open(self, runner: Runner) -> None:
+        self.clock = runner.clock
 
+    async def close(self) -> None:
+        if self._running:
+            await asyncio.wait(self._running)
 
-class InProcessReputationWorker:
-    """The worker as a task of the app's event loop (`phoneline serve`)."""
+    def in_flight(self) -> set[asyncio.Task[None]]:
+        return self._running
 
-    def __init__(self, worker: ReputationWorker) -> None:
-        self.worker = worker
-        self.task = asyncio.create_task(worker.run(), name="reputation-worker")
+    async def heartbeat(self, _session: AsyncSession, _lease_until: datetime) -> None:
+        return None
 
-    async def stop(self) -> None:
-        self.worker.stop()
-        await self.task
+    def next_turn_in(self, now_monotonic: float) -> float | None:
+        return max(0.0, self._next_turn - now_monotonic)
+
+    async def step(self, now: datetime) -> bool:
+        moment = time.monotonic()
+        if self._running or moment < self._next_turn:
+            return False
+        self._next_turn = moment + self.policy.rescore_interval_s
+        turn = asyncio.create_task(self._tick_logged(), name="line-health")
+        self._running.add(turn)
+        turn.add_done_callback(self._running.discard)
+        # Not "progress": one turn per interval is the point (bench/reputation.py).
+        return False
+
+    async def _tick_logged(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("reputation_tick_failed")

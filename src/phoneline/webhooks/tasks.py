@@ -1,77 +1,56 @@
-"""The webhook dispatcher: fans outbox events out into deliveries, claims due deliveries under a lease,
-sends them concurrently, and records every attempt.
+"""Webhook delivery on the job runtime: fan outbox events out into deliveries, claim due deliveries
+under a lease, send them concurrently, and record every attempt.
 
-`phoneline serve` runs one in-process (app lifespan); `phoneline worker` runs one alone; on PostgreSQL
-any number of them share the work (webhooks/queue.py explains why nothing is delivered twice in the
-normal path). A worker that dies mid-delivery loses nothing: its leases expire and another worker (or
-the same one, restarted) sends those deliveries again with the same `webhook-id` (at-least-once).
-
-One loop per dispatcher, one transaction per turn: record finished attempts, fan out new events, claim
-due deliveries (up to twice the concurrency, so a slot that frees up starts the next one without waiting
-for a turn), then sleep until an attempt finishes, this process commits an event, or the poll interval
-passes. Attempts are written back in batches, so the database is not the bottleneck when many
-deliveries are in flight.
+On each turn (jobs/runtime.py) the task writes back finished attempts, fans out new events, and claims
+only as many due deliveries as it has free slots, at most `webhook_subscription_concurrency` in flight
+for one subscription and none for a subscription whose breaker is open (webhooks/queue.py). Attempts
+are written back in batches, fenced by their lease token. A worker that dies mid-delivery loses
+nothing: its short leases run out and another worker sends those deliveries again with the same
+`webhook-id` (at-least-once).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import os
-import secrets
-import signal
-import socket
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from phoneline.clock import Clock, SystemClock
+from phoneline.clock import Clock
 from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
+from phoneline.jobs import lease
+from phoneline.jobs.retry import RetryPolicy
+from phoneline.jobs.runtime import Runner
 from phoneline.logging import get_logger
-from phoneline.metrics import WEBHOOK_DELIVERY_ATTEMPTS
+from phoneline.metrics import JOB_ATTEMPT_SECONDS, JOB_ATTEMPTS
 from phoneline.net import outbound
 from phoneline.settings import Settings
-from phoneline.webhooks import fanout, outbox, queue, repository, sender, subscriptions
+from phoneline.webhooks import fanout, queue, repository, sender, subscriptions
 from phoneline.webhooks.models import AttemptOutcome, DeliveryState, WebhookSubscription
-from phoneline.webhooks.retry import RetryPolicy
 from phoneline.webhooks.sender import AttemptResult, Verdict
 from phoneline.webhooks.signing import envelope_body, signed_headers
 
+KIND = "webhook_delivery"
 FAN_OUT_BATCH = 500
 # Shares of the failure window at which the partner's alert channels hear about it, highest first.
 FAILURE_ALERT_LEVELS = (90, 50)
-MAX_ERROR_BACKOFF_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 # A lane sends one request at a time; a few kept-alive connections serve its recent receivers.
 LANE_CONNECTIONS = 4
 
-log = get_logger("phoneline.webhooks.dispatcher")
+log = get_logger("phoneline.webhooks")
 
 # (session, subscription, level, now): level is 50 or 90 (% of the window) or 100 (deactivated).
 FailureAlert = Callable[[AsyncSession, WebhookSubscription, int, datetime], Awaitable[None]]
 # (session, events just fanned out, now): more consumers of the same outbox rows (alert channels).
 EventConsumer = Callable[[AsyncSession, list[queue.ClaimedEvent], datetime], Awaitable[None]]
-
-
-class Companion(Protocol):
-    """More work done on the dispatcher's turns (the alert channels' own sends)."""
-
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def step(self, now: datetime) -> bool: ...
-
-    def in_flight(self) -> set[asyncio.Task[None]]: ...
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -80,50 +59,55 @@ class Finished:
     result: AttemptResult
 
 
-class Dispatcher:
+class WebhookDeliveries:
+    """The `webhook_delivery` task."""
+
+    kind = KIND
+
     def __init__(
         self,
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
+        retry: RetryPolicy,
         *,
-        clock: Clock | None = None,
-        worker_id: str | None = None,
-        retry: RetryPolicy | None = None,
+        on_failure_alert: list[FailureAlert] | None = None,
+        event_consumers: list[EventConsumer] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.clock: Clock = clock or SystemClock()
-        self.worker_id = worker_id or default_worker_id()
-        self.retry = retry or RetryPolicy(
-            settings.webhook_retry_delays_s,
-            jitter=settings.webhook_retry_jitter,
-            retry_after_cap_s=settings.webhook_retry_after_cap_s,
-        )
+        self.retry = retry
         self.concurrency = max(1, settings.webhook_concurrency)
-        self.on_failure_alert: list[FailureAlert] = []
-        self.event_consumers: list[EventConsumer] = []
-        self.companions: list[Companion] = []
+        self.on_failure_alert = on_failure_alert or []
+        self.event_consumers = event_consumers or []
+        self._runner: Runner | None = None
         self._all_lanes: list[httpx.AsyncHTTPTransport] = []
         self._lanes: list[httpx.AsyncHTTPTransport] = []  # free ones
         self._box: SecretBox | None = None
         # Decrypted signing secrets by ciphertext: decrypting once per subscription, not per attempt.
         self._secrets: dict[str, str] = {}
-        self._in_flight: set[asyncio.Task[None]] = set()
-        # Claimed (leased) but not started: a lane that frees up starts the next one at once instead of
-        # waiting for the next turn's claim. At most `concurrency` of them.
-        self._ready: collections.deque[queue.DeliveryJob] = collections.deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Deliveries being attempted, by lease token: what the heartbeat renews.
+        self._held: dict[str, set[Any]] = {}
         self._finished: list[Finished] = []
-        self._wake = asyncio.Event()
-        # Whether the outbox may hold events not yet fanned out: set when this process commits events
-        # and on every poll (other processes write events too), so idle turns skip that query.
-        self._events_maybe_waiting = True
-        self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_poll = 0.0
 
-    # --- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def runner(self) -> Runner:
+        assert self._runner is not None, "the task is not open"
+        return self._runner
 
-    async def __aenter__(self) -> Dispatcher:
-        self._loop = asyncio.get_running_loop()
+    @property
+    def clock(self) -> Clock:
+        return self.runner.clock
+
+    @property
+    def worker_id(self) -> str:
+        return self.runner.worker_id
+
+    # --- Task --------------------------------------------------------------------------------------
+
+    async def open(self, runner: Runner) -> None:
+        self._runner = runner
         # One small transport per concurrent attempt ("lane") rather than one big pool: httpcore scans
         # its whole pool on every request, which made a shared 32-connection client 3x slower.
         ssl_context = httpx.create_ssl_context()
@@ -132,121 +116,63 @@ class Dispatcher:
             for _ in range(self.concurrency)
         ]
         self._lanes = list(self._all_lanes)
-        outbox.add_waker(self._wake_from_any_thread)
-        for companion in self.companions:
-            await companion.open()
-        return self
 
-    async def __aexit__(self, *_exc: object) -> None:
-        outbox.remove_waker(self._wake_from_any_thread)
+    async def close(self) -> None:
         # Attempts in flight end within the attempt timeout; record them rather than let leases lapse.
-        if self._in_flight:
-            _done, stuck = await asyncio.wait(
-                list(self._in_flight), timeout=self.settings.webhook_timeout_s + 1
-            )
-            for task in stuck:  # their leases expire and another turn sends them again
+        if self._tasks:
+            _done, stuck = await asyncio.wait(list(self._tasks), timeout=self.settings.webhook_timeout_s + 1)
+            for task in stuck:  # their leases expire and another worker sends them again
                 task.cancel()
-        if self._finished or self._ready:
-            try:
-                async with self.sessions() as session:
-                    await self._record(session, self._finished, self.clock.now())
-                    # Claimed but never started: hand them back now rather than when the lease expires.
-                    await queue.release(session, [job.delivery_id for job in self._ready], self.worker_id)
-                    await session.commit()
-                self._finished = []
-                self._ready.clear()
-            except Exception:
-                # Their leases expire and they are sent again: at-least-once, never lost.
-                log.exception("dispatcher_final_record_failed", worker=self.worker_id)
+        if self._finished:
+            async with self.sessions() as session:
+                await self._record(session, self._finished, self.clock.now())
+                await session.commit()
+            self._finished = []
         for lane in self._all_lanes:
             await lane.aclose()
         self._all_lanes, self._lanes = [], []
-        for companion in self.companions:
-            await companion.close()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def in_flight(self) -> set[asyncio.Task[None]]:
+        return self._tasks
 
-    def _wake_from_any_thread(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._new_events_committed)
+    def next_turn_in(self, now_monotonic: float) -> float | None:
+        # Other processes write events and deliveries too: look now and then even when not woken.
+        return max(0.0, self._next_poll - now_monotonic)
 
-    def _new_events_committed(self) -> None:
-        self._events_maybe_waiting = True
-        self._wake.set()
+    async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
+        for token, ids in list(self._held.items()):
+            kept = await lease.renew(session, queue.DELIVERIES, token, list(ids), lease_until)
+            if lost := ids - kept:
+                log.warning("webhook_lease_lost", worker=self.worker_id, deliveries=len(lost))
 
-    def stop(self) -> None:
-        """Finish the attempts in flight, record them, and return from `run()`. Call on its loop."""
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        async with self:
-            log.info("dispatcher_started", worker=self.worker_id, concurrency=self.concurrency)
-            backoff = self.settings.webhook_poll_interval_s
-            while not self._stopping:
-                self._wake.clear()
-                try:
-                    progressed = await self.step()
-                    backoff = self.settings.webhook_poll_interval_s
-                except Exception:
-                    # The database went away, a lock timed out...: keep the loop alive and try again.
-                    log.exception("dispatcher_step_failed", worker=self.worker_id)
-                    progressed = False
-                    backoff = min(backoff * 2, MAX_ERROR_BACKOFF_S)
-                if progressed:
-                    await asyncio.sleep(0)
-                    continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-                except TimeoutError:
-                    self._events_maybe_waiting = True  # poll: other processes write events too
-            log.info("dispatcher_stopping", worker=self.worker_id, in_flight=len(self._in_flight))
-
-    async def drain(self) -> None:
-        """Work until nothing is due now and nothing is in flight (tests with a manual clock, tools)."""
-        async with self:
-            while True:
-                self._events_maybe_waiting = True
-                progressed = await self.step()
-                busy = set(self._in_flight).union(*(c.in_flight() for c in self.companions))
-                if busy:
-                    await asyncio.wait(busy)
-                    continue
-                if not progressed and not self._finished:
-                    return
-
-    # --- one turn of the loop ----------------------------------------------------------------------
-
-    async def step(self) -> bool:
-        """One transaction: write back finished attempts, fan out new events, claim due deliveries.
+    async def step(self, now: datetime) -> bool:
+        """One transaction: write back finished attempts, fan out new events, claim what can start.
 
         Writing back first lets the next event about a line be claimed in the same turn.
         """
         finished, self._finished = self._finished, []
-        look_for_events, self._events_maybe_waiting = self._events_maybe_waiting, False
-        now = self.clock.now()
+        polled = time.monotonic() >= self._next_poll
+        if polled:
+            self._next_poll = time.monotonic() + self.settings.webhook_poll_interval_s
         events: list[queue.ClaimedEvent] = []
+        jobs: list[queue.DeliveryJob] = []
         try:
             async with self.sessions() as session:
                 if finished:
                     await self._record(session, finished, now)
-                if look_for_events:
-                    events = await self._fan_out(session, now)
+                events = await self._fan_out(session, now)
                 jobs = await self._claim(session, now)
                 await session.commit()
         except BaseException:
             self._finished[:0] = finished  # keep them for the next turn
-            self._events_maybe_waiting = self._events_maybe_waiting or look_for_events
             raise
         if len(events) == FAN_OUT_BATCH:
-            self._events_maybe_waiting = True  # there may be more right behind them
-        self._ready.extend(jobs)
-        self._start_ready()
-        extra = False
-        for companion in self.companions:
-            extra = await companion.step(now) or extra
-        return bool(finished or events or jobs or extra)
+            self._next_poll = 0.0  # there may be more right behind them
+        for job in jobs:
+            self._start(job)
+        return bool(finished or events or jobs)
+
+    # --- fan-out and claims ------------------------------------------------------------------------
 
     async def _fan_out(self, session: AsyncSession, now: datetime) -> list[queue.ClaimedEvent]:
         events = await fanout.fan_out(session, now, FAN_OUT_BATCH)
@@ -256,22 +182,29 @@ class Dispatcher:
         return events
 
     async def _claim(self, session: AsyncSession, now: datetime) -> list[queue.DeliveryJob]:
-        free = 2 * self.concurrency - len(self._in_flight) - len(self._ready)
-        if free <= 0 or self._stopping:
+        # Only what can start now: a claimed delivery never waits in this process for a free slot.
+        free = len(self._lanes)
+        if free <= 0 or self.runner.stopping:
             return []
-        lease_until = now + timedelta(seconds=self.settings.webhook_lease_s)
         return await queue.claim_due_deliveries(
-            session, now=now, worker=self.worker_id, lease_until=lease_until, limit=free
+            session,
+            now=now,
+            token=lease.new_token(self.worker_id),
+            lease_until=self.runner.lease_until(now),
+            limits=queue.ClaimLimits(
+                slots=free,
+                per_subscription=self.settings.webhook_subscription_concurrency,
+                breaker_failures=self.settings.webhook_breaker_failures,
+            ),
         )
 
-    def _start_ready(self) -> None:
-        while self._ready and self._lanes and not self._stopping:
-            job = self._ready.popleft()
-            task = asyncio.create_task(
-                self._attempt(job, self._lanes.pop()), name=f"webhook-delivery-{job.delivery_id}"
-            )
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+    def _start(self, job: queue.DeliveryJob) -> None:
+        self._held.setdefault(job.token, set()).add(job.delivery_id)
+        task = asyncio.create_task(
+            self._attempt(job, self._lanes.pop()), name=f"webhook-delivery-{job.delivery_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- one attempt -------------------------------------------------------------------------------
 
@@ -285,9 +218,13 @@ class Dispatcher:
             result = AttemptResult(started, 0.0, Verdict.RETRYABLE, error=f"internal error: {error!r}")
         finally:
             self._lanes.append(lane)
+            held = self._held.get(job.token)
+            if held is not None:
+                held.discard(job.delivery_id)
+                if not held:
+                    del self._held[job.token]
         self._finished.append(Finished(job, result))
-        self._start_ready()
-        self._wake.set()
+        self.runner.wake(KIND)
 
     async def _send(
         self, lane: httpx.AsyncHTTPTransport, job: queue.DeliveryJob, started: datetime
@@ -312,6 +249,7 @@ class Dispatcher:
             subscription_id=job.subscription_id,
             body=body,
             sent_at=started,
+            sequence=job.event_seq,
         )
         return await sender.post(
             lane,
@@ -354,6 +292,7 @@ class Dispatcher:
         else:
             state, outcome = DeliveryState.FAILED, AttemptOutcome.FAILED
         update = queue.DeliveryUpdate(
+            token=job.token,
             delivery_id=job.delivery_id,
             attempt_number=number,
             state=state.value,
@@ -398,9 +337,10 @@ class Dispatcher:
             for item, update in zip(finished, updates, strict=True)
             if update.state == DeliveryState.PENDING.value
         }
-        await queue.record_attempts(session, self.worker_id, updates, attempts)
-        for attempt in attempts:
-            WEBHOOK_DELIVERY_ATTEMPTS.labels(attempt["outcome"]).inc()
+        await queue.record_attempts(session, updates, attempts)
+        for item, attempt in zip(finished, attempts, strict=True):
+            self._observe(item, attempt)
+        await self._update_breakers(session, finished, now)
         await queue.mark_succeeding(session, recovered)
         for subscription in await queue.mark_failing(session, failing, now):
             await self._check_failure_window(session, subscription, now)
@@ -412,6 +352,46 @@ class Dispatcher:
             inactive = await repository.get(session, subscription_id)
             reason = (inactive.deactivated_reason if inactive else None) or "subscription inactive"
             await repository.cancel_pending(session, subscription_id, reason, now)
+
+    def _observe(self, item: Finished, attempt: dict[str, Any]) -> None:
+        """Metrics and the attempt's one log line (never the secret or the body)."""
+        JOB_ATTEMPTS.labels(KIND, attempt["outcome"]).inc()
+        JOB_ATTEMPT_SECONDS.labels(KIND).observe(item.result.latency_ms / 1000)
+        log.info(
+            "webhook_attempt",
+            event_id=str(item.job.event_id),
+            delivery_id=str(item.job.delivery_id),
+            subscription_id=str(item.job.subscription_id),
+            line_id=str(item.job.line_id) if item.job.line_id else None,
+            attempt=attempt["number"],
+            status=item.result.status_code,
+            latency_ms=round(item.result.latency_ms, 1),
+            outcome=attempt["outcome"],
+            error=item.result.error,
+            worker=self.worker_id,
+        )
+
+    async def _update_breakers(self, session: AsyncSession, finished: list[Finished], now: datetime) -> None:
+        """Unreachable attempts extend a subscription's run (and may open its breaker); an answer ends it."""
+        unreachable: Counter[Any] = Counter()
+        answered = set()
+        for item in finished:
+            if item.result.unreachable:
+                unreachable[item.job.subscription_id] += 1
+            elif item.job.breaker_failures:
+                answered.add(item.job.subscription_id)
+        answered -= set(unreachable)
+        await queue.close_breakers(session, answered)
+
+        def open_until(run: int) -> datetime | None:
+            threshold = self.settings.webhook_breaker_failures
+            if run < threshold:
+                return None
+            cooldown = self.settings.webhook_breaker_cooldown_s * 2 ** min(run - threshold, 16)
+            return now + timedelta(seconds=min(cooldown, self.settings.webhook_breaker_max_cooldown_s))
+
+        for subscription_id in await queue.count_unreachable(session, dict(unreachable), open_until):
+            log.warning("webhook_breaker_open", subscription_id=str(subscription_id))
 
     async def _check_failure_window(
         self, session: AsyncSession, subscription: WebhookSubscription, now: datetime
@@ -442,75 +422,3 @@ class Dispatcher:
         log.warning("webhook_subscription_failing", subscription_id=str(subscription.id), level=level)
         for alert in self.on_failure_alert:
             await alert(session, subscription, level, now)
-
-
-async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
-    """`phoneline worker`: one dispatcher in this process until SIGTERM or SIGINT."""
-    from phoneline.db.engine import create_engine, create_sessionmaker
-    from phoneline.reputation.worker import ReputationWorker
-
-    engine = create_engine(settings)
-    sessions = create_sessionmaker(engine)
-    dispatcher = build_dispatcher(settings, sessions, worker_id=worker_id)
-    # The same process re-scores line health: both jobs claim their work with SKIP LOCKED.
-    scorer = (
-        ReputationWorker(
-            settings.reputation, sessions, carrier=settings if settings.transport == "simulator" else None
-        )
-        if settings.reputation_worker_enabled
-        else None
-    )
-
-    def stop() -> None:
-        dispatcher.stop()
-        if scorer is not None:
-            scorer.stop()
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop)
-    try:
-        await asyncio.gather(dispatcher.run(), *([scorer.run()] if scorer is not None else []))
-    finally:
-        await engine.dispose()
-
-
-def build_dispatcher(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    clock: Clock | None = None,
-    worker_id: str | None = None,
-) -> Dispatcher:
-    """The dispatcher with every outbox consumer: webhooks, and the partners' alert channels."""
-    from phoneline.notify.sender import AlertSender
-
-    dispatcher = Dispatcher(settings, sessions, clock=clock, worker_id=worker_id)
-    alerts = AlertSender(
-        settings,
-        sessions,
-        worker_id=dispatcher.worker_id,
-        retry=dispatcher.retry,
-        wake=dispatcher.wake,
-        clock=dispatcher.clock,
-    )
-    dispatcher.event_consumers.append(alerts.plan)
-    dispatcher.on_failure_alert.append(alerts.subscription_failing)
-    dispatcher.companions.append(alerts)
-    return dispatcher
-
-
-class InProcessDispatcher:
-    """A dispatcher running as a task of the app's event loop (`phoneline serve`)."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self.task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
-
-    @classmethod
-    def start(cls, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> InProcessDispatcher:
-        return cls(build_dispatcher(settings, sessions))
-
-    async def stop(self) -> None:
-        self.dispatcher.stop()
-        await self.task

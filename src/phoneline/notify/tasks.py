@@ -1,9 +1,10 @@
-"""Alert channels riding on the webhook dispatcher: plan alerts from the outbox, send them, retry them.
+"""Alert delivery on the job runtime: plan alerts from the outbox, send them to Slack and PagerDuty,
+retry them.
 
-`plan` runs inside the dispatcher's fan-out transaction (so an alert exists exactly when its event has
-been fanned out), `subscription_failing` inside the transaction that records the failing attempt, and
-`step` on every dispatcher turn: it writes back finished sends, claims due Slack batches and pages under
-a lease, and starts them as tasks.
+`plan` runs inside the webhook fan-out's transaction (so an alert exists exactly when its event has
+been fanned out), `subscription_failing` inside the transaction that records a failing webhook attempt,
+and `step` on the runner's turns: it writes back finished sends, claims due Slack batches and pages
+under a lease (jobs/lease.py), and starts them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,17 +24,21 @@ from phoneline.clock import Clock
 from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
 from phoneline.errors import ApiError
+from phoneline.jobs import lease
+from phoneline.jobs.retry import RetryPolicy, parse_retry_after
+from phoneline.jobs.runtime import Runner
 from phoneline.logging import get_logger
+from phoneline.metrics import JOB_ATTEMPT_SECONDS, JOB_ATTEMPTS
 from phoneline.net import outbound
 from phoneline.notify import pagerduty, repository, slack
 from phoneline.notify.models import AlertKind, AlertState, Channel, PartnerAlertSettings, SlackOn
 from phoneline.settings import Settings
 from phoneline.webhooks.models import WebhookSubscription
 from phoneline.webhooks.queue import ClaimedEvent
-from phoneline.webhooks.retry import RetryPolicy, parse_retry_after
 from phoneline.webhooks.sender import Verdict, verdict_for
 from phoneline.webhooks.signing import iso
 
+KIND = "alert"
 STATUS_UPDATED = "phone_number.status_updated"
 SLACK_BATCH_LIMIT = 200
 PAGE_LIMIT = 16
@@ -80,23 +84,18 @@ def _slack_on(tooling: PartnerAlertSettings | None) -> bool:
     return bool(tooling and tooling.slack_webhook_url_encrypted and tooling.slack_on != SlackOn.OFF.value)
 
 
-class AlertSender:
+class AlertDeliveries:
+    """The `alert` task: Slack messages (coalesced per partner) and PagerDuty pages."""
+
+    kind = KIND
+
     def __init__(
-        self,
-        settings: Settings,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        worker_id: str,
-        retry: RetryPolicy,
-        wake: Callable[[], None],
-        clock: Clock,
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], retry: RetryPolicy
     ) -> None:
         self.settings = settings
-        self.clock = clock
         self.sessions = sessions
-        self.worker_id = worker_id
         self.retry = retry
-        self.wake = wake
+        self._runner: Runner | None = None
         # One transport for pages and one for Slack, so a burst of Slack messages never makes a page wait
         # for a connection.
         self._transport: httpx.AsyncHTTPTransport | None = None
@@ -106,10 +105,22 @@ class AlertSender:
         self._tasks: set[asyncio.Task[None]] = set()
         # Monotonic time of the next look at the queue; 0 = look on the next turn.
         self._next_look = 0.0
+        # Alerts being sent, by lease token: what the heartbeat renews.
+        self._held: dict[str, set[uuid.UUID]] = {}
 
-    # --- lifecycle (driven by the dispatcher) ------------------------------------------------------
+    @property
+    def runner(self) -> Runner:
+        assert self._runner is not None, "the task is not open"
+        return self._runner
 
-    async def open(self) -> None:
+    @property
+    def clock(self) -> Clock:
+        return self.runner.clock
+
+    # --- Task --------------------------------------------------------------------------------------
+
+    async def open(self, runner: Runner) -> None:
+        self._runner = runner
         ssl_context = httpx.create_ssl_context()
         self._transport = outbound.transport(connections=PAGE_LIMIT, ssl_context=ssl_context)
         self._slack_transport = outbound.transport(connections=SLACK_CONNECTIONS, ssl_context=ssl_context)
@@ -120,12 +131,10 @@ class AlertSender:
             for task in stuck:
                 task.cancel()
         if self._finished:
-            try:
-                async with self.sessions() as session:
-                    await self._record(session, self._finished, self.clock.now())
-                    await session.commit()
-            except Exception:
-                log.exception("alert_final_record_failed")  # leases expire: sent again, not lost
+            async with self.sessions() as session:
+                await self._record(session, self._finished, self.clock.now())
+                await session.commit()
+            self._finished = []
         for transport in (self._transport, self._slack_transport):
             if transport is not None:
                 await transport.aclose()
@@ -133,6 +142,13 @@ class AlertSender:
 
     def in_flight(self) -> set[asyncio.Task[None]]:
         return self._tasks
+
+    def next_turn_in(self, now_monotonic: float) -> float | None:
+        return max(0.0, self._next_look - now_monotonic)
+
+    async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
+        for token, ids in list(self._held.items()):
+            await lease.renew(session, repository.ALERTS, token, list(ids), lease_until)
 
     # --- planning ----------------------------------------------------------------------------------
 
@@ -220,7 +236,8 @@ class AlertSender:
             return False
         self._next_look = time.monotonic() + self.settings.webhook_poll_interval_s
         finished, self._finished = self._finished, []
-        lease_until = now + timedelta(seconds=self.settings.webhook_lease_s)
+        lease_until = self.runner.lease_until(now)
+        token = lease.new_token(self.runner.worker_id)
         try:
             async with self.sessions() as session:
                 await self._record(session, finished, now)
@@ -228,12 +245,12 @@ class AlertSender:
                     session,
                     now=now,
                     coalesced_before=now - timedelta(seconds=self.settings.slack_coalesce_s),
-                    worker=self.worker_id,
+                    token=token,
                     lease_until=lease_until,
                     limit=SLACK_BATCH_LIMIT,
                 )
                 pages = await repository.claim_pages(
-                    session, now=now, worker=self.worker_id, lease_until=lease_until, limit=PAGE_LIMIT
+                    session, now=now, token=token, lease_until=lease_until, limit=PAGE_LIMIT
                 )
                 tooling = await repository.settings_for(
                     session, {alert.partner_id for alert in [*batches, *pages]}
@@ -242,6 +259,8 @@ class AlertSender:
         except BaseException:
             self._finished[:0] = finished
             raise
+        if batches or pages:
+            self._held[token] = {alert.id for alert in [*batches, *pages]}
         by_partner: dict[uuid.UUID, list[repository.ClaimedAlert]] = defaultdict(list)
         for alert in batches:
             by_partner[alert.partner_id].append(alert)
@@ -252,14 +271,25 @@ class AlertSender:
         return bool(finished or batches or pages)
 
     def _start(self, work: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(work)
+        async def timed() -> None:
+            began = time.perf_counter()
+            await work
+            JOB_ATTEMPT_SECONDS.labels(KIND).observe(time.perf_counter() - began)
+
+        task: asyncio.Task[None] = asyncio.create_task(timed())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _done(self, outcome: SendOutcome) -> None:
+        for alert in outcome.alerts:
+            held = self._held.get(alert.token)
+            if held is not None:
+                held.discard(alert.id)
+                if not held:
+                    del self._held[alert.token]
         self._finished.append(outcome)
         self._next_look = 0.0
-        self.wake()
+        self.runner.wake(KIND)
 
     async def _send_slack(
         self, tooling: PartnerAlertSettings | None, alerts: list[repository.ClaimedAlert]
@@ -331,12 +361,24 @@ class AlertSender:
                     state = AlertState.FAILED if next_at is None else AlertState.PENDING
                 else:
                     state = AlertState.FAILED
-                if state is AlertState.FAILED:
-                    log.warning(
-                        "alert_failed", alert_id=str(alert.id), channel=alert.channel, error=outcome.error
-                    )
+                outcome_name = {AlertState.SENT: "succeeded", AlertState.PENDING: "retry"}.get(
+                    state, "failed"
+                )
+                JOB_ATTEMPTS.labels(KIND, outcome_name).inc()
+                log.info(
+                    "alert_attempt",
+                    alert_id=str(alert.id),
+                    partner_id=str(alert.partner_id),
+                    channel=alert.channel,
+                    kind=alert.kind,
+                    attempt=attempts,
+                    status=outcome.status_code,
+                    outcome=outcome_name,
+                    error=outcome.error,
+                )
                 updates.append(
                     repository.AlertUpdate(
+                        token=alert.token,
                         id=alert.id,
                         attempts=attempts,
                         state=state.value,
@@ -346,4 +388,4 @@ class AlertSender:
                         sent_at=now if state is AlertState.SENT else None,
                     )
                 )
-        await repository.record(session, self.worker_id, updates, now)
+        await repository.record(session, updates, now)

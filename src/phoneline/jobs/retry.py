@@ -1,4 +1,4 @@
-"""When to try a failed delivery again: the configured delays with jitter, stretched by Retry-After."""
+"""When to try failed work again: the configured delays with jitter, stretched by a Retry-After."""
 
 from __future__ import annotations
 

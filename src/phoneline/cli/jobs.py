@@ -1,0 +1,62 @@
+"""`phoneline jobs`: what the background workers have to do, and what holds them up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.cli.common import JsonOption, command, output, run_in_session
+from phoneline.db.base import as_utc, utcnow
+from phoneline.settings import Settings
+
+app = typer.Typer(
+    help="Background jobs: backlog, work in flight, failures, open breakers.", no_args_is_help=True
+)
+
+
+@app.command("status")
+@command
+def jobs_status(as_json: bool = JsonOption) -> None:
+    """Per job kind: backlog, in flight, failed, and the oldest work that waits only for a worker; then
+    the webhook subscriptions whose breaker is open."""
+    from phoneline.webhooks import queue
+    from phoneline.worker import job_status
+
+    settings = Settings()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        now = utcnow()
+        kinds = await job_status(session, settings, now)
+        breakers = await queue.open_breakers(session, now)
+        return {
+            "at": now.isoformat(),
+            "kinds": [kind.as_dict(now) for kind in kinds],
+            "open_breakers": [
+                {
+                    "subscription_id": str(row.id),
+                    "partner_id": str(row.partner_id),
+                    # Without query string: it may carry the partner's own credentials.
+                    "target_url": row.target_url.split("?", 1)[0],
+                    "unreachable_in_a_row": row.breaker_failures,
+                    "open_until": as_utc(row.breaker_open_until).isoformat(),
+                }
+                for row in breakers
+            ],
+        }
+
+    def human(d: dict[str, Any]) -> str:
+        rows = [
+            f"{'KIND':<18} {'BACKLOG':>8} {'IN FLIGHT':>9} {'FAILED':>7} {'OVERDUE':>8} {'OLDEST (s)':>10}"
+        ]
+        rows += [
+            f"{k['kind']:<18} {k['backlog']:>8} {k['in_flight']:>9} {k['failed']:>7} {k['overdue']:>8} "
+            f"{k['oldest_overdue_s']:>10}"
+            for k in d["kinds"]
+        ]
+        for breaker in d["open_breakers"]:
+            rows.append(f"breaker open until {breaker['open_until']}: {breaker['target_url']}")
+        return "\n".join(rows)
+
+    output(run_in_session(work), as_json, human)

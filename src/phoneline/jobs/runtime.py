@@ -1,0 +1,223 @@
+"""The job runtime: one loop that gives every kind of background work its turns.
+
+A task (webhooks/tasks.py, notify/tasks.py, ...) owns one kind of work. On each turn it writes back what
+finished, claims only what it can start now (jobs/lease.py), and starts it; the runner renews the
+leases of work in flight (heartbeat), wakes on a commit that created work (jobs/wake.py), polls as a
+fallback, keeps one failing task from stopping the others, and stops cleanly. `drain()` works until
+nothing is due and nothing is in flight, for tests that drive time with a manual clock.
+
+`phoneline serve` runs a runner in-process (embedded) and `phoneline worker` one alone; worker.py
+assembles their tasks. Any number of runners share the work on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from phoneline.clock import Clock, SystemClock
+from phoneline.jobs import wake as wakeup
+from phoneline.logging import get_logger
+
+MAX_ERROR_BACKOFF_S = 5.0
+log = get_logger("phoneline.jobs")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Task(Protocol):
+    """One kind of background work, driven by a Runner."""
+
+    kind: str
+
+    async def open(self, runner: Runner) -> None: ...
+
+    async def close(self) -> None:
+        """Wait briefly for work in flight, record it, give back what was claimed but not started."""
+
+    async def step(self, now: datetime) -> bool:
+        """One turn; returns whether it did anything (wrote back, claimed or ran work)."""
+
+    def in_flight(self) -> set[asyncio.Task[None]]: ...
+
+    async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
+        """Renew the leases of the work in flight."""
+
+    def next_turn_in(self, now_monotonic: float) -> float | None:
+        """Seconds until the task wants a turn without being woken (None: only when woken)."""
+
+
+class Runner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tasks: Sequence[Task],
+        *,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        poll_interval_s: float = 0.2,
+        lease_s: float = 10.0,
+        listen_conninfo: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.tasks = list(tasks)
+        self.clock: Clock = clock or SystemClock()
+        self.worker_id = worker_id or default_worker_id()
+        self.poll_interval_s = poll_interval_s
+        self.lease_s = lease_s
+        self.listen_conninfo = listen_conninfo
+        self._wake = asyncio.Event()
+        # Kinds woken since their last turn (None: every kind, e.g. after a commit that created work).
+        self._woken: set[str | None] = {None}
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._helpers: list[asyncio.Task[None]] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def lease_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_s)
+
+    # --- waking ------------------------------------------------------------------------------------
+
+    def wake(self, kind: str | None = None) -> None:
+        """Give the task of `kind` (default: every task) a turn soon. Call on the runner's loop."""
+        self._woken.add(kind)
+        self._wake.set()
+
+    def _wake_from_any_thread(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.wake)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Runner:
+        self._loop = asyncio.get_running_loop()
+        wakeup.add_waker(self._wake_from_any_thread)
+        for task in self.tasks:
+            await task.open(self)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        wakeup.remove_waker(self._wake_from_any_thread)
+        for helper in self._helpers:
+            helper.cancel()
+        for helper in self._helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
+        self._helpers = []
+        for task in self.tasks:
+            try:
+                await task.close()
+            except Exception:
+                # Its leases run out and the work is done again: at least once, never lost.
+                log.exception("job_task_close_failed", kind=task.kind, worker=self.worker_id)
+
+    def stop(self) -> None:
+        """Finish the work in flight, record it, and return from `run()`. Call on the runner's loop."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        async with self:
+            self._helpers.append(asyncio.create_task(self._heartbeat_forever(), name="jobs-heartbeat"))
+            if self.listen_conninfo:
+                self._helpers.append(
+                    asyncio.create_task(wakeup.listen(self.listen_conninfo, self.wake), name="jobs-listen")
+                )
+            log.info("job_runner_started", worker=self.worker_id, kinds=[task.kind for task in self.tasks])
+            backoff = self.poll_interval_s
+            while not self._stopping:
+                self._wake.clear()
+                progressed, failed = await self._turn()
+                backoff = min(backoff * 2, MAX_ERROR_BACKOFF_S) if failed else self.poll_interval_s
+                if progressed and not failed:
+                    # Who made progress may have more right behind it.
+                    self._woken.add(None)
+                    await asyncio.sleep(0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait(backoff))
+            log.info("job_runner_stopping", worker=self.worker_id)
+
+    async def drain(self) -> None:
+        """Work until nothing is due now and nothing is in flight (tests with a manual clock, tools)."""
+        async with self:
+            while True:
+                progressed, failed = await self._turn(raise_errors=True)
+                busy = set().union(*(task.in_flight() for task in self.tasks))
+                if busy:
+                    await asyncio.wait(busy)
+                    continue
+                if not progressed and not failed:
+                    return
+
+    # --- turns -------------------------------------------------------------------------------------
+
+    async def _turn(self, *, raise_errors: bool = False) -> tuple[bool, bool]:
+        """Every task that was woken or whose time has come takes a turn (in drain(): every task)."""
+        now = self.clock.now()
+        woken, self._woken = self._woken, set()
+        moment = time.monotonic()
+        progressed = failed = False
+        for task in self.tasks:
+            due = task.next_turn_in(moment)
+            if not (raise_errors or None in woken or task.kind in woken or (due is not None and due <= 0)):
+                continue
+            try:
+                progressed = await task.step(now) or progressed
+            except Exception:
+                if raise_errors:
+                    raise
+                # The database went away, a lock timed out...: the other tasks go on; this one retries.
+                log.exception("job_step_failed", kind=task.kind, worker=self.worker_id)
+                self._woken.add(task.kind)  # its turn again after the error backoff
+                failed = True
+        return progressed, failed
+
+    def _idle_wait(self, backoff: float) -> float:
+        now = time.monotonic()
+        wanted = [due for task in self.tasks if (due := task.next_turn_in(now)) is not None]
+        return max(0.0, min([backoff, *wanted]))
+
+    async def _heartbeat_forever(self) -> None:
+        # A third of the lease: two renewals may fail (a slow database) before a lease runs out.
+        interval = self.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not any(task.in_flight() for task in self.tasks):
+                continue
+            try:
+                async with self.sessions() as session:
+                    until = self.lease_until(self.clock.now())
+                    for task in self.tasks:
+                        if task.in_flight():
+                            await task.heartbeat(session, until)
+                    await session.commit()
+            except Exception:
+                log.exception("job_heartbeat_failed", worker=self.worker_id)
+
+
+class InProcessRunner:
+    """A runner as a task of the app's event loop (`phoneline serve`)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.task = asyncio.create_task(runner.run(), name="jobs-runner")
+
+    async def stop(self) -> None:
+        self.runner.stop()
+        await self.task
