@@ -14,7 +14,8 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats import activity
 from phoneline.chats.models import Message
 from phoneline.db.base import utcnow
-from phoneline.webhooks import outbox
+from phoneline.events import outbox
+from phoneline.events.types import MessageSent
 
 SEND_BASELINE_PATH = "/bench/send-baseline/{chat_id}"
 
@@ -47,12 +48,8 @@ def install_send_baseline(app: FastAPI) -> None:
                     sent_at=now,
                 )
             )
-            await outbox.emit(
-                session,
-                partner_id=partner_id,
-                event_type="message.sent",
-                data={"id": str(message_id)},
-                line_id=line_id,
+            outbox.emit(
+                session, MessageSent(partner_id=partner_id, line_id=line_id, document={"id": str(message_id)})
             )
             await session.flush()
             await activity.record(

@@ -7,13 +7,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.events import outbox
+from phoneline.events.types import LineStatusUpdated
 from phoneline.settings import Settings
-from phoneline.webhooks import outbox
-from tests.webhooks.conftest import STATUS, Subscribed
+from tests.webhooks.conftest import Subscribed
 
 
 def test_two_events_of_a_line_arrive_in_commit_order_with_agreeing_sequence_numbers(
@@ -24,8 +25,17 @@ def test_two_events_of_a_line_arrive_in_commit_order_with_agreeing_sequence_numb
     partner_id = uuid.UUID(hook.partner.id)
     committed: dict[str, float] = {}
 
-    def event(name: str) -> dict[str, Any]:
-        return {"phone_number": hook.number, "new_status": name}
+    def event(name: str) -> LineStatusUpdated:
+        return LineStatusUpdated(
+            partner_id=partner_id,
+            line_id=line_id,
+            number=hook.number,
+            previous_status="ACTIVE",
+            new_status=name,
+            previous_health="HEALTHY",
+            new_health="HEALTHY",
+            changed_at=datetime.now(UTC),
+        )
 
     async def main() -> None:
         first_engine = create_engine(settings, pool=False)
@@ -34,16 +44,12 @@ def test_two_events_of_a_line_arrive_in_commit_order_with_agreeing_sequence_numb
             first = create_sessionmaker(first_engine)()
             second = create_sessionmaker(second_engine)()
             # The first transaction writes its event first and stays open...
-            await outbox.emit(
-                first, partner_id=partner_id, event_type=STATUS, data=event("first"), line_id=line_id
-            )
+            outbox.emit(first, event("first"))
             await first.flush()
 
             async def second_change() -> None:
                 # ...while a second one writes an event about the same line and commits.
-                await outbox.emit(
-                    second, partner_id=partner_id, event_type=STATUS, data=event("second"), line_id=line_id
-                )
+                outbox.emit(second, event("second"))
                 await second.commit()
                 committed["second"] = time.monotonic()
 

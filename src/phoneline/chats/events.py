@@ -1,4 +1,5 @@
-"""Webhook payloads for chat and message events, written to the outbox in the caller's transaction.
+"""Chat and message events (events/types.py) with their Linq payloads, written to the outbox in the
+caller's transaction.
 
 Message events carry Linq's unified message payload (`MessageEventV2`); `message.failed` carries the
 failure details; `chat.created` carries the chat as `GET /v3/chats/{id}` shows it.
@@ -13,16 +14,18 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats import schemas
-from phoneline.db.base import as_utc
-from phoneline.webhooks import outbox
-from phoneline.webhooks.outbox import NewEvent
+from phoneline.events import outbox
+from phoneline.events.types import (
+    ChatCreated,
+    MessageDelivered,
+    MessageFailed,
+    MessageRead,
+    MessageReceived,
+    MessageSent,
+    iso,
+)
 
-CHAT_CREATED = "chat.created"
-MESSAGE_SENT = "message.sent"
-MESSAGE_RECEIVED = "message.received"
-MESSAGE_DELIVERED = "message.delivered"
-MESSAGE_READ = "message.read"
-MESSAGE_FAILED = "message.failed"
+MessageEvent = type[MessageSent | MessageReceived | MessageDelivered | MessageRead]
 
 
 # What the payloads read. ORM rows (Message, Chat, Line) fit, and so do the plain rows batch jobs load
@@ -82,16 +85,12 @@ class LineFields(Protocol):
     def line_type(self) -> str: ...
 
 
-def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def _owner_data(chat: ChatFields, line: LineFields) -> dict[str, Any]:
     # Built as plain JSON (this runs for every message event); the same fields as schemas.owner_handle.
     return {
         "id": str(chat.owner_handle_id),
         "handle": line.number,
-        "joined_at": _iso(chat.created_at),
+        "joined_at": iso(chat.created_at),
         "service": chat.service,
         "is_me": True,
         "left_at": None,
@@ -118,7 +117,7 @@ def message_data(
             "health_status": {
                 "status": health.status,
                 "doc_url": health.doc_url,
-                "updated_at": _iso(health.updated_at),
+                "updated_at": iso(health.updated_at),
             },
             "owner_handle": owner,
         },
@@ -130,32 +129,31 @@ def message_data(
         "effect": message.effect,
         "reply_to": message.reply_to,
         "idempotency_key": message.idempotency_key,
-        "sent_at": _iso(message.sent_at),
-        "delivered_at": _iso(message.delivered_at),
-        "read_at": _iso(message.read_at),
+        "sent_at": iso(message.sent_at),
+        "delivered_at": iso(message.delivered_at),
+        "read_at": iso(message.read_at),
     }
 
 
 def message_event(
-    event_type: str,
+    event: MessageEvent,
     message: MessageFields,
     chat: ChatFields,
     line: LineFields,
     sender: schemas.ChatHandleOut | None,
     doc_base: str,
-) -> NewEvent:
+) -> MessageSent | MessageReceived | MessageDelivered | MessageRead:
     """`sender` None means our line sent the message."""
-    return NewEvent(
+    return event(
         partner_id=chat.partner_id,
-        event_type=event_type,
-        data=message_data(message, chat, line, sender, doc_base),
         line_id=line.id,
+        document=message_data(message, chat, line, sender, doc_base),
     )
 
 
 async def emit_message(
     session: AsyncSession,
-    event_type: str,
+    event: MessageEvent,
     message: MessageFields,
     chat: ChatFields,
     line: LineFields,
@@ -163,29 +161,27 @@ async def emit_message(
     doc_base: str,
 ) -> None:
     """`sender` None means our line sent the message."""
-    outbox.emit_event(session, message_event(event_type, message, chat, line, sender, doc_base))
+    outbox.emit(session, message_event(event, message, chat, line, sender, doc_base))
 
 
-def failed_event(message: MessageFields, chat: ChatFields, line: LineFields) -> NewEvent:
-    data = {
-        "code": message.failure_code,
-        "reason": message.failure_reason,
-        "failed_at": _iso(message.failed_at),
-        "chat_id": str(chat.id),
-        "message_id": str(message.id),
-        "service": message.service,
-        "preferred_service": message.preferred_service,
-    }
-    return NewEvent(partner_id=chat.partner_id, event_type=MESSAGE_FAILED, data=data, line_id=line.id)
+def failed_event(message: MessageFields, chat: ChatFields, line: LineFields) -> MessageFailed:
+    return MessageFailed(
+        partner_id=chat.partner_id,
+        line_id=line.id,
+        chat_id=chat.id,
+        message_id=message.id,
+        code=message.failure_code,
+        reason=message.failure_reason,
+        failed_at=message.failed_at,
+        service=message.service,
+        preferred_service=message.preferred_service,
+    )
 
 
 async def emit_chat_created(
     session: AsyncSession, chat_view: schemas.ChatOut, chat: ChatFields, line: LineFields
 ) -> None:
-    await outbox.emit(
+    outbox.emit(
         session,
-        partner_id=chat.partner_id,
-        event_type=CHAT_CREATED,
-        data=chat_view.model_dump(mode="json"),
-        line_id=line.id,
+        ChatCreated(partner_id=chat.partner_id, line_id=line.id, document=chat_view.model_dump(mode="json")),
     )

@@ -47,6 +47,8 @@ from phoneline.errors import (
     NotYourLine,
     RecipientOptedOut,
 )
+from phoneline.events import outbox
+from phoneline.events.types import Event, MessageDelivered, MessageRead, MessageReceived, MessageSent
 from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import to_e164
 from phoneline.principal import Principal
@@ -54,7 +56,6 @@ from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
-from phoneline.webhooks import outbox
 
 MAX_PAGE = 100
 
@@ -294,7 +295,7 @@ async def _write_outbound(
                 created_at=now,
             )
         )
-    await events.emit_message(session, events.MESSAGE_SENT, message, chat, line, None, sender.doc_base)
+    await events.emit_message(session, MessageSent, message, chat, line, None, sender.doc_base)
     # Inserts first. The counter upserts take row locks, the line's row being the one every send on
     # the line needs: it goes last, so it is held only until the commit.
     await session.flush()
@@ -705,7 +706,7 @@ async def receive_inbound(
     session.add(message)
     opted_out_now = await _apply_opt_out_rule(session, chat, line, handle, content.plain_text(parts), now)
     sender = next(schemas.handle_out(h) for h in handles if h.handle == handle and not h.is_me)
-    await events.emit_message(session, events.MESSAGE_RECEIVED, message, chat, line, sender, doc_base)
+    await events.emit_message(session, MessageReceived, message, chat, line, sender, doc_base)
     await session.flush()
     await activity.record(
         session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
@@ -770,7 +771,7 @@ async def apply_delivery_reports(
     """
     rows = dict(targets if targets is not None else await load_report_targets(session, reports))
     changed: dict[uuid.UUID, repository.ReportedMessage] = {}
-    emitted: list[outbox.NewEvent] = []
+    emitted: list[Event] = []
     for report in reports:
         message_id = _uuid_or(report.message_id, MessageNotFound())
         found = rows.get(message_id)
@@ -797,15 +798,13 @@ async def apply_delivery_reports(
             message = message._replace(
                 delivery_status=DeliveryStatus.DELIVERED.value, delivered_at=at, updated_at=at
             )
-            emitted.append(
-                events.message_event(events.MESSAGE_DELIVERED, message, chat, line, None, doc_base)
-            )
+            emitted.append(events.message_event(MessageDelivered, message, chat, line, None, doc_base))
         else:
             message = message._replace(
                 delivery_status=DeliveryStatus.READ.value, read_at=at, updated_at=at,
                 delivered_at=message.delivered_at or at,
             )  # fmt: skip
-            emitted.append(events.message_event(events.MESSAGE_READ, message, chat, line, None, doc_base))
+            emitted.append(events.message_event(MessageRead, message, chat, line, None, doc_base))
         # A later report in the batch about the same message moves on from this state.
         rows[message_id] = found._replace(message=message)
         changed[message_id] = message

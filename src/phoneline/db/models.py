@@ -12,11 +12,12 @@ from phoneline.chats.models import (
     OptOutOverride,
 )
 from phoneline.db.base import Base
+from phoneline.events.models import OutboxEvent
 from phoneline.lines.models import Line, LineHistory
 from phoneline.notify.models import AlertNotification, PartnerAlertSettings
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.reputation.models import ReputationAudit
-from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from phoneline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AlertNotification",

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.db.base import utcnow
 from phoneline.errors import Conflict, InvalidParameter, NotFound
+from phoneline.events import outbox
+from phoneline.events.types import LineAssigned, LineForwardingUpdated, LineReleased, LineStatusUpdated
 from phoneline.lines import history, repository
 from phoneline.lines.models import (
     DEFAULT_CAPABILITIES,
@@ -27,12 +29,6 @@ from phoneline.lines.models import (
 from phoneline.lines.numbers import to_e164
 from phoneline.partners.models import Partner
 from phoneline.partners.service import require_partner
-from phoneline.webhooks import outbox
-
-STATUS_UPDATED = "phone_number.status_updated"
-ASSIGNED = "phone_number.assigned"
-RELEASED = "phone_number.released"
-FORWARDING_UPDATED = "phone_number.forwarding_updated"
 
 
 def parse_line_type(value: str | None) -> LineType:
@@ -52,33 +48,31 @@ async def require_line(session: AsyncSession, number: str, *, for_update: bool =
     return line
 
 
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))
+def _emit_ownership(
+    session: AsyncSession, line: Line, partner_id: uuid.UUID, event: type[LineAssigned | LineReleased]
+) -> None:
+    outbox.emit(
+        session, event(partner_id=partner_id, line_id=line.id, number=line.number, changed_at=utcnow())
+    )
 
 
-async def _emit_ownership(session: AsyncSession, line: Line, partner_id: uuid.UUID, event_type: str) -> None:
-    data = {"phone_number": line.number, "changed_at": _iso(utcnow())}
-    await outbox.emit(session, partner_id=partner_id, event_type=event_type, data=data, line_id=line.id)
-
-
-async def _emit_status_updated(
+def _emit_status_updated(
     session: AsyncSession, line: Line, *, previous_status: str, previous_health: str
 ) -> None:
     if line.partner_id is None:
         return  # a free line has nobody to tell
-    data = {
-        "phone_number": line.number,
-        "previous_status": previous_status,
-        "new_status": line.status,
-        "previous_health_status": previous_health,
-        "new_health_status": line.health_status,
-        # Linq's newer names for the health pair; both pairs are always present.
-        "previous_reputation": previous_health,
-        "new_reputation": line.health_status,
-        "changed_at": _iso(line.updated_at),
-    }
-    await outbox.emit(
-        session, partner_id=line.partner_id, event_type=STATUS_UPDATED, data=data, line_id=line.id
+    outbox.emit(
+        session,
+        LineStatusUpdated(
+            partner_id=line.partner_id,
+            line_id=line.id,
+            number=line.number,
+            previous_status=previous_status,
+            new_status=line.status,
+            previous_health=previous_health,
+            new_health=line.health_status,
+            changed_at=line.updated_at,
+        ),
     )
 
 
@@ -116,7 +110,7 @@ async def assign_line(
     now = utcnow()
     line.partner_id, line.assigned_at, line.updated_at = partner.id, now, now
     history.record(session, line, HistoryField.OWNER, None, str(partner.id), reason=reason, actor=actor)
-    await _emit_ownership(session, line, partner.id, ASSIGNED)
+    _emit_ownership(session, line, partner.id, LineAssigned)
     return line
 
 
@@ -143,7 +137,7 @@ async def release_line(session: AsyncSession, number: str, *, actor: str, reason
     _clear_forwarding(session, line, actor=actor)
     history.record(session, line, HistoryField.OWNER, str(previous_owner), None, reason=reason, actor=actor)
     line.partner_id, line.assigned_at, line.updated_at = None, None, utcnow()
-    await _emit_ownership(session, line, previous_owner, RELEASED)
+    _emit_ownership(session, line, previous_owner, LineReleased)
     return line
 
 
@@ -158,13 +152,13 @@ async def move_line(
         raise Conflict(f"Line {line.number} is already assigned to partner {partner.id}.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
-    await _emit_ownership(session, line, previous_owner, RELEASED)
+    _emit_ownership(session, line, previous_owner, LineReleased)
     now = utcnow()
     line.partner_id, line.assigned_at, line.updated_at = partner.id, now, now
     history.record(
         session, line, HistoryField.OWNER, str(previous_owner), str(partner.id), reason=reason, actor=actor
     )
-    await _emit_ownership(session, line, partner.id, ASSIGNED)
+    _emit_ownership(session, line, partner.id, LineAssigned)
     return line
 
 
@@ -181,9 +175,7 @@ async def set_status(
     )
     line.status, line.updated_at = status.value, utcnow()
     line.flag_reason = reason if status is LineStatus.FLAGGED else None
-    await _emit_status_updated(
-        session, line, previous_status=previous_status, previous_health=line.health_status
-    )
+    _emit_status_updated(session, line, previous_status=previous_status, previous_health=line.health_status)
     return line
 
 
@@ -206,7 +198,7 @@ async def set_health(
         session, line, HistoryField.HEALTH, previous_health, health.value, reason=reason, actor=actor
     )
     line.health_status, line.updated_at = health.value, utcnow()
-    await _emit_status_updated(session, line, previous_status=line.status, previous_health=previous_health)
+    _emit_status_updated(session, line, previous_status=line.status, previous_health=previous_health)
     return True
 
 
@@ -227,17 +219,16 @@ async def set_forwarding_number(
     previous = line.forwarding_number
     history.record(session, line, HistoryField.FORWARDING, previous, target, reason=None, actor=actor)
     line.forwarding_number, line.updated_at = target, utcnow()
-    now = _iso(line.updated_at)
-    data = {
-        "summary": f"Forwarding number {'set' if target else 'cleared'} for {line.number}",
-        "occurred_at": now,
-        "actor": {"type": "api"},
-        "origin": "api",
-        "phone_number": line.number,
-        "change": {"from": previous, "to": target},
-    }
-    await outbox.emit(
-        session, partner_id=partner_id, event_type=FORWARDING_UPDATED, data=data, line_id=line.id
+    outbox.emit(
+        session,
+        LineForwardingUpdated(
+            partner_id=partner_id,
+            line_id=line.id,
+            number=line.number,
+            previous=previous,
+            target=target,
+            occurred_at=line.updated_at,
+        ),
     )
     return line
 

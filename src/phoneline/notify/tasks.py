@@ -24,6 +24,7 @@ from phoneline.clock import Clock
 from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc
 from phoneline.errors import ApiError
+from phoneline.events.types import LineStatusUpdated, iso
 from phoneline.jobs import lease
 from phoneline.jobs.retry import RetryPolicy, parse_retry_after
 from phoneline.jobs.runtime import Runner
@@ -36,10 +37,8 @@ from phoneline.settings import Settings
 from phoneline.webhooks.models import WebhookSubscription
 from phoneline.webhooks.queue import ClaimedEvent
 from phoneline.webhooks.sender import Verdict, verdict_for
-from phoneline.webhooks.signing import iso
 
 KIND = "alert"
-STATUS_UPDATED = "phone_number.status_updated"
 SLACK_BATCH_LIMIT = 200
 PAGE_LIMIT = 16
 # Slack messages in flight at once (one per partner with pending changes); more wait for a connection.
@@ -162,47 +161,47 @@ class AlertDeliveries:
 
     async def plan(self, session: AsyncSession, events: list[ClaimedEvent], now: datetime) -> None:
         """Alerts for line changes, in the fan-out transaction of their events."""
-        changes = [event for event in events if event.event_type == STATUS_UPDATED]
+        changes = [
+            (event, typed) for event in events if isinstance(typed := event.typed(), LineStatusUpdated)
+        ]
         if not changes:
             return
-        configured = await repository.settings_for(session, {event.partner_id for event in changes})
+        configured = await repository.settings_for(session, {event.partner_id for event, _ in changes})
         rows = []
-        for event in changes:
+        for event, change in changes:
             tooling = configured.get(event.partner_id)
             if tooling is not None:
-                rows.extend(self._plan_event(tooling, event, now))
+                rows.extend(self._plan_event(tooling, event, change, now))
         await repository.insert_alerts(session, rows)
         if rows:
             self._next_look = 0.0
 
     def _plan_event(
-        self, tooling: PartnerAlertSettings, event: ClaimedEvent, now: datetime
+        self, tooling: PartnerAlertSettings, event: ClaimedEvent, change: LineStatusUpdated, now: datetime
     ) -> list[dict[str, Any]]:
-        data = event.data
         base = {
-            "number": data["phone_number"],
-            "changed_at": data["changed_at"],
+            "number": change.number,
+            "changed_at": iso(change.changed_at),
             "link": self._link(event.line_id),
         }
         rows = []
 
-        def alert(channel: Channel, kind: AlertKind, change: dict[str, str]) -> dict[str, Any]:
-            return _alert_row(event.partner_id, channel, kind, {**base, **change}, now, event)
+        def alert(channel: Channel, kind: AlertKind, field: dict[str, str]) -> dict[str, Any]:
+            return _alert_row(event.partner_id, channel, kind, {**base, **field}, now, event)
 
-        status = {"field": "status", "old": data["previous_status"], "new": data["new_status"]}
-        health = {"field": "health", "old": data["previous_health_status"], "new": data["new_health_status"]}
-        status_changed = status["old"] != status["new"]
+        status = {"field": "status", "old": change.previous_status, "new": change.new_status}
+        health = {"field": "health", "old": change.previous_health, "new": change.new_health}
         if _slack_on(tooling):
-            if status_changed:
+            if change.status_changed:
                 rows.append(alert(Channel.SLACK, AlertKind.LINE_STATUS, status))
-            if health["old"] != health["new"] and tooling.slack_on == SlackOn.STATUS_AND_HEALTH.value:
+            if change.health_changed and tooling.slack_on == SlackOn.STATUS_AND_HEALTH.value:
                 rows.append(alert(Channel.SLACK, AlertKind.LINE_HEALTH, health))
         if (
             tooling.pagerduty_routing_key_encrypted
-            and status_changed
-            and data["phone_number"] in tooling.production_lines
+            and change.status_changed
+            and change.number in tooling.production_lines
         ):
-            kind = AlertKind.PAGE_TRIGGER if status["new"] == "FLAGGED" else AlertKind.PAGE_RESOLVE
+            kind = AlertKind.PAGE_TRIGGER if change.new_status == "FLAGGED" else AlertKind.PAGE_RESOLVE
             rows.append(alert(Channel.PAGERDUTY, kind, status))
         return rows
 

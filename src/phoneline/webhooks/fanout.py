@@ -57,7 +57,8 @@ async def fan_out(session: AsyncSession, now: datetime, limit: int) -> list[queu
     rows = []
     for event in concerned:
         number = numbers.get(event.line_id) if event.line_id else None
-        number = number or event.data.get("phone_number")
+        if number is None and (typed := event.typed()) is not None:
+            number = typed.phone_number
         for subscription in subscriptions_of[event.partner_id]:
             if matches(subscription, event.event_type, number):
                 rows.append(delivery_row(subscription.id, event, now))

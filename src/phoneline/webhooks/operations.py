@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import Conflict, InvalidParameter, NotFound
-from phoneline.webhooks import fanout, outbox, queue, repository, schemas
-from phoneline.webhooks.models import OutboxEvent, WebhookSubscription
+from phoneline.events import outbox
+from phoneline.events.models import OutboxEvent
+from phoneline.webhooks import fanout, queue, repository, schemas
+from phoneline.webhooks.models import WebhookSubscription
 from phoneline.webhooks.subscriptions import parse_subscription_id, require_any_subscription
 
 DEFAULT_LOG_LIMIT = 50

@@ -36,11 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.events.models import OutboxEvent
+from phoneline.events.types import Event, parse
 from phoneline.jobs.lease import LeasedTable, taken
 from phoneline.lines.models import Line
 from phoneline.webhooks.models import (
     DeliveryState,
-    OutboxEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -66,6 +67,10 @@ class ClaimedEvent:
     event_type: str
     data: dict[str, Any]
     created_at: datetime
+
+    def typed(self) -> Event | None:
+        """The event as its class (events/types.py); None for a type this version does not know."""
+        return parse(self.event_type, self.partner_id, self.line_id, self.data)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.events.models import OutboxEvent
 from phoneline.webhooks.models import (
     DeliveryState,
-    OutboxEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,

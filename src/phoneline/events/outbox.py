@@ -1,0 +1,59 @@
+"""Write events into the outbox inside the caller's transaction.
+
+A change that rolls back takes its events with it; a committed change always has its events. A
+transaction that emitted events wakes the workers when it commits (jobs/wake.py), so delivery does not
+wait for their next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneline.events.models import OutboxEvent
+from phoneline.events.types import Event
+from phoneline.jobs import wake
+from phoneline.tracing import current_trace_id
+
+_insert_events = insert(cast(Table, OutboxEvent.__table__))
+
+
+def emit(session: AsyncSession, event: Event) -> OutboxEvent:
+    """Add one event to the session; it is written with the session's next flush."""
+    row = OutboxEvent(
+        partner_id=event.partner_id,
+        line_id=event.line_id,
+        event_type=event.event_type,
+        data=event.data(),
+        trace_id=current_trace_id(),
+    )
+    session.add(row)
+    wake.work_created(session)
+    return row
+
+
+async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Write several events now, in one statement and in order, without ORM objects (batch jobs)."""
+    if not events:
+        return
+    trace_id = current_trace_id()
+    rows = [
+        {
+            "partner_id": event.partner_id,
+            "line_id": event.line_id,
+            "event_type": event.event_type,
+            "data": event.data(),
+            "trace_id": trace_id,
+        }
+        for event in events
+    ]
+    await session.execute(_insert_events, rows)
+    wake.work_created(session)
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake the workers when the session commits (deliveries queued directly)."""
+    wake.work_created(session)

@@ -1,0 +1,275 @@
+"""Every event phoneline emits, one class per event type.
+
+A producer builds the class; `data()` is the event's JSON payload (the Linq webhook `data`), written to
+the outbox once; consumers get the class back with `parse()` and read its fields, so the payload's
+keys are written and read here only and mypy checks both sides. Message and chat events carry a Linq
+document rendered by chats/events.py (the same shape the API returns), which nobody here reads into.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from phoneline.db.base import as_utc
+
+
+def iso(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def _moment(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Who the event is for, and the line whose order it keeps (None: not about one line)."""
+
+    event_type: ClassVar[str]
+    partner_id: uuid.UUID
+    line_id: uuid.UUID | None = None
+
+    @property
+    def phone_number(self) -> str | None:
+        """The line the event is about, for subscription filters (None where it names none)."""
+        return None
+
+    def data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        raise NotImplementedError
+
+
+# --- lines -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineStatusUpdated(Event):
+    event_type: ClassVar[str] = "phone_number.status_updated"
+    number: str
+    previous_status: str
+    new_status: str
+    previous_health: str
+    new_health: str
+    changed_at: datetime
+
+    @property
+    def phone_number(self) -> str:
+        return self.number
+
+    @property
+    def status_changed(self) -> bool:
+        return self.previous_status != self.new_status
+
+    @property
+    def health_changed(self) -> bool:
+        return self.previous_health != self.new_health
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "phone_number": self.number,
+            "previous_status": self.previous_status,
+            "new_status": self.new_status,
+            "previous_health_status": self.previous_health,
+            "new_health_status": self.new_health,
+            # Linq's newer names for the health pair; both pairs are always present.
+            "previous_reputation": self.previous_health,
+            "new_reputation": self.new_health,
+            "changed_at": iso(self.changed_at),
+        }
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(
+            partner_id=partner_id,
+            line_id=line_id,
+            number=data["phone_number"],
+            previous_status=data["previous_status"],
+            new_status=data["new_status"],
+            previous_health=data["previous_health_status"],
+            new_health=data["new_health_status"],
+            changed_at=_moment(data["changed_at"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LineOwnership(Event):
+    number: str
+    changed_at: datetime
+
+    @property
+    def phone_number(self) -> str:
+        return self.number
+
+    def data(self) -> dict[str, Any]:
+        return {"phone_number": self.number, "changed_at": iso(self.changed_at)}
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(
+            partner_id=partner_id,
+            line_id=line_id,
+            number=data["phone_number"],
+            changed_at=_moment(data["changed_at"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineAssigned(_LineOwnership):
+    event_type: ClassVar[str] = "phone_number.assigned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineReleased(_LineOwnership):
+    event_type: ClassVar[str] = "phone_number.released"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineForwardingUpdated(Event):
+    event_type: ClassVar[str] = "phone_number.forwarding_updated"
+    number: str
+    previous: str | None
+    target: str | None
+    occurred_at: datetime
+
+    @property
+    def phone_number(self) -> str:
+        return self.number
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "summary": f"Forwarding number {'set' if self.target else 'cleared'} for {self.number}",
+            "occurred_at": iso(self.occurred_at),
+            "actor": {"type": "api"},
+            "origin": "api",
+            "phone_number": self.number,
+            "change": {"from": self.previous, "to": self.target},
+        }
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(
+            partner_id=partner_id,
+            line_id=line_id,
+            number=data["phone_number"],
+            previous=data["change"]["from"],
+            target=data["change"]["to"],
+            occurred_at=_moment(data["occurred_at"]),
+        )
+
+
+# --- chats and messages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Document(Event):
+    """An event whose payload is a Linq document (a message, a chat) rendered by its domain."""
+
+    document: Mapping[str, Any]
+
+    def data(self) -> dict[str, Any]:
+        return dict(self.document)
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(partner_id=partner_id, line_id=line_id, document=data)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSent(_Document):
+    event_type: ClassVar[str] = "message.sent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(_Document):
+    event_type: ClassVar[str] = "message.received"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageDelivered(_Document):
+    event_type: ClassVar[str] = "message.delivered"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRead(_Document):
+    event_type: ClassVar[str] = "message.read"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatCreated(_Document):
+    event_type: ClassVar[str] = "chat.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageFailed(Event):
+    event_type: ClassVar[str] = "message.failed"
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    code: int | None
+    reason: str | None
+    failed_at: datetime | None
+    service: str
+    preferred_service: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "reason": self.reason,
+            "failed_at": iso(self.failed_at),
+            "chat_id": str(self.chat_id),
+            "message_id": str(self.message_id),
+            "service": self.service,
+            "preferred_service": self.preferred_service,
+        }
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        failed_at = data.get("failed_at")
+        return cls(
+            partner_id=partner_id,
+            line_id=line_id,
+            chat_id=uuid.UUID(data["chat_id"]),
+            message_id=uuid.UUID(data["message_id"]),
+            code=data.get("code"),
+            reason=data.get("reason"),
+            failed_at=_moment(failed_at) if failed_at else None,
+            service=data["service"],
+            preferred_service=data.get("preferred_service"),
+        )
+
+
+EVENT_CLASSES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (
+        LineStatusUpdated,
+        LineAssigned,
+        LineReleased,
+        LineForwardingUpdated,
+        MessageSent,
+        MessageReceived,
+        MessageDelivered,
+        MessageRead,
+        MessageFailed,
+        ChatCreated,
+    )
+}
+
+
+def parse(
+    event_type: str, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Event | None:
+    """The stored event as its class; None for a type this version does not know (or a payload that no
+    longer fits it), which consumers skip rather than fail on."""
+    cls = EVENT_CLASSES.get(event_type)
+    if cls is None:
+        return None
+    try:
+        return cls.from_data(partner_id, line_id, data)
+    except (KeyError, TypeError, ValueError):
+        return None
