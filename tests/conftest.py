@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 
 from phoneline.app import create_app
 from phoneline.cli import app as cli_app
+from phoneline.db.base import load_all_models
 from phoneline.db.migrate import upgrade
-from phoneline.db.models import Base
 from phoneline.settings import Settings, sync_database_url
 
 ADMIN_TOKEN = "test-admin-token"
@@ -167,7 +167,7 @@ def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     settings: Settings = request.getfixturevalue("settings")
     engine = sa.create_engine(settings.sync_database_url)
     with engine.begin() as connection:
-        tables = list(reversed(Base.metadata.sorted_tables))
+        tables = list(reversed(load_all_models().sorted_tables))
         if connection.dialect.name == "postgresql":
             names = ", ".join(table.name for table in tables)
             connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
 from phoneline.chats import idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
+from phoneline.partners.auth import Partner
 from phoneline.transport.runtime import Sending
 
 router = APIRouter(prefix="/v3", tags=["chats"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -29,6 +31,19 @@ class Base(DeclarativeBase):
 
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+
+
+def load_all_models() -> MetaData:
+    """Import every domain's `models` module, so the metadata (and Alembic) sees the whole schema.
+
+    Found by walking the package rather than listed, so the database layer names no domain and a new
+    domain's tables are never left out."""
+    import phoneline
+
+    for folder in sorted(Path(phoneline.__path__[0]).iterdir()):
+        if (folder / "models.py").is_file():
+            importlib.import_module(f"phoneline.{folder.name}.models")
+    return Base.metadata
 
 
 def as_utc(value: datetime) -> datetime:

@@ -12,12 +12,12 @@ from typing import NoReturn
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from phoneline.api.auth import Partner, current_partner
 from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
 from phoneline.api.runtime import Runtime
 from phoneline.errors import MethodNotAllowed
 from phoneline.lines import schemas, service
 from phoneline.lines.models import Line
+from phoneline.partners.auth import Partner, current_partner
 from phoneline.reputation.pacing_guard import pacing_views
 
 router = APIRouter(prefix="/v3", tags=["phone_numbers"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 
-from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession, RuntimeDep
 from phoneline.clock import SystemClock
+from phoneline.partners.auth import Partner
 from phoneline.reputation import audits, schemas
 
 router = APIRouter(prefix="/v3/phone_numbers", tags=["phone_numbers"])

@@ -1,4 +1,4 @@
-"""Partner authentication: `Authorization: Bearer <api key>` decides the partner account."""
+"""Partner authentication for the partner API: `Authorization: Bearer <api key>` decides the partner."""
 
 from __future__ import annotations
 
