@@ -7,6 +7,12 @@
 3. Latency: with the dispatcher running in the same process (as in `phoneline serve`), N events are
    committed at a steady rate, a few per transaction; event-to-delivery latency is the receiver's
    arrival time minus the event's `created_at` (target p99 <= 500 ms).
+4. Neighbours: partner Y's events at a steady rate while partner X's 40 lines produce events too, once
+   with X's endpoint healthy and once with it hanging past the attempt timeout; Y's p99 with X hanging
+   must stay within 2x of Y's p99 with X healthy, and <= 500 ms.
+5. PostgreSQL only: the same backlog delivered by one `phoneline worker` process and by two (target
+   >= 1.6x on 2 cores, reported as measured), and event-to-delivery latency at 100 events/s with two
+   workers woken by LISTEN/NOTIFY (target p50 <= 20 ms).
 
 The receiver is a separate uvicorn process answering 200 at once. Usage:
 
@@ -58,10 +64,16 @@ async def app(scope, receive, send):
         if not message.get("more_body"):
             break
     if scope["method"] == "GET":
-        payload = json.dumps(arrivals).encode()
-        arrivals.clear()
+        from urllib.parse import unquote
+        wanted = unquote(scope["query_string"].decode().removeprefix("path="))
+        payload = json.dumps([pair[:2] for pair in arrivals if not wanted or pair[2] == wanted]).encode()
+        arrivals[:] = [pair for pair in arrivals if wanted and pair[2] != wanted]
+    elif scope["path"].startswith("/hang"):
+        import asyncio
+        await asyncio.sleep(float(scope["query_string"].decode().removeprefix("s=") or 12))
+        payload = b"late"
     else:
-        arrivals.append((time.time(), created(body)))
+        arrivals.append((time.time(), created(body), scope["path"]))
         payload = b"ok"
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-length", str(len(payload)).encode())]})
@@ -96,8 +108,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def arrivals(url: str) -> list[tuple[float, float | None]]:
-    return [tuple(pair) for pair in httpx.get(url + "/", timeout=30).json()]  # type: ignore[misc]
+def arrivals(url: str, path: str = "") -> list[tuple[float, float | None]]:
+    """Arrivals so far (of one path, or all), forgetting them."""
+    found = httpx.get(url + "/", params={"path": path} if path else None, timeout=30).json()
+    return [tuple(pair) for pair in found]  # type: ignore[misc]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -149,24 +163,32 @@ async def raw_loop(url: str, count: int, concurrency: int) -> float:
     return count / elapsed
 
 
-async def setup(settings: Any, receiver_url: str) -> list[str]:
+async def setup(
+    settings: Any,
+    receiver_url: str,
+    *,
+    name: str = "Bench",
+    lines_count: int = LINES,
+    first: int = 1000,
+    path: str = "/hook",
+) -> list[str]:
     from phoneline.db.engine import create_engine, create_sessionmaker
     from phoneline.lines import service as lines
     from phoneline.partners import service as partners
     from phoneline.webhooks import subscriptions
     from phoneline.webhooks.schemas import SubscriptionCreate
 
-    numbers = [f"+1202555{i:04d}" for i in range(1000, 1000 + LINES)]
+    numbers = [f"+1202555{i:04d}" for i in range(first, first + lines_count)]
     engine = create_engine(settings, pool=False)
     async with create_sessionmaker(engine)() as session:
-        partner, _key = await partners.create_partner(session, "Bench")
+        partner, _key = await partners.create_partner(session, name)
         for number in numbers:
             await lines.assign_line(session, number, partner.id, actor="bench")
         await subscriptions.create_subscription(
             session,
             settings,
             partner.id,
-            SubscriptionCreate(target_url=receiver_url + "/hook", subscribed_events=[STATUS]),
+            SubscriptionCreate(target_url=receiver_url + path, subscribed_events=[STATUS]),
         )
         await session.commit()
     await engine.dispose()
@@ -192,7 +214,9 @@ async def emit(
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
 
-async def wait_for_arrivals(url: str, count: int, limit_s: float) -> list[tuple[float, float | None]]:
+async def wait_for_arrivals(
+    url: str, count: int, limit_s: float, path: str = ""
+) -> list[tuple[float, float | None]]:
     seen: list[tuple[float, float | None]] = []
     deadline = time.monotonic() + limit_s
     async with httpx.AsyncClient(trust_env=False) as client:
@@ -200,8 +224,96 @@ async def wait_for_arrivals(url: str, count: int, limit_s: float) -> list[tuple[
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {len(seen)} of {count} deliveries arrived")
             await asyncio.sleep(0.05)
-            seen += [tuple(pair) for pair in (await client.get(url + "/", timeout=30)).json()]  # type: ignore[misc]
+            found = await client.get(url + "/", params={"path": path} if path else None, timeout=30)
+            seen += [tuple(pair) for pair in found.json()]  # type: ignore[misc]
     return seen
+
+
+def latency_figures(seen: list[tuple[float, float | None]]) -> dict[str, float]:
+    latencies = [(arrived - created) * 1000 for arrived, created in seen if created is not None]
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies),
+    }
+
+
+async def neighbour_phases(settings: Any, url: str, rate: float) -> dict[str, float]:
+    """Y's latency with X's 40 lines healthy, then with X's endpoint hanging past the timeout."""
+    from phoneline.db.engine import create_engine, create_sessionmaker
+    from phoneline.worker import build_runner, delivery_tasks
+
+    y_lines = await setup(settings, url, name="Y", lines_count=10, first=5000, path="/y")
+    healthy_x = await setup(settings, url, name="X healthy", lines_count=40, first=6000, path="/x")
+    hanging_x = await setup(settings, url + "/hang", name="X hanging", lines_count=40, first=7000)
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    runner = build_runner(settings, sessions, delivery_tasks(settings, sessions))
+    running = asyncio.create_task(runner.run())
+    figures: dict[str, float] = {}
+    try:
+        for label, x_lines in (("x_healthy", healthy_x), ("x_hanging", hanging_x)):
+            count = 200
+            await asyncio.gather(
+                emit(sessions, y_lines, count, first=0, per_commit=1, rate=rate / 5),
+                emit(sessions, x_lines, count * 4, first=0, per_commit=4, rate=rate * 4 / 5),
+            )
+            seen = await wait_for_arrivals(url, count, limit_s=120, path="/y")
+            figures[f"y_p99_{label}_ms"] = latency_figures(seen)["p99_ms"]
+            arrivals(url)
+    finally:
+        runner.stop()
+        await running
+        await engine.dispose()
+    return figures
+
+
+async def worker_scaling(settings: Any, url: str, count: int, concurrency: int) -> dict[str, float]:
+    """Deliveries/s of one `phoneline worker` process and of two, over the same backlog size, and
+    event-to-delivery latency at 100 events/s with two workers woken by LISTEN/NOTIFY."""
+    from phoneline.db.engine import create_engine, create_sessionmaker
+
+    numbers = await setup(settings, url, name="Scaling", first=8000)
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    figures: dict[str, float] = {}
+    first = 0
+    try:
+        for workers in (1, 2):
+            await emit(sessions, numbers, count, first=first, per_commit=500, rate=0)
+            first += count
+            arrivals(url)
+            processes = [start_worker(concurrency) for _ in range(workers)]
+            started = time.perf_counter()
+            try:
+                await wait_for_arrivals(url, count, limit_s=600)
+                figures[f"workers_{workers}"] = count / (time.perf_counter() - started)
+                if workers == 2:
+                    await emit(sessions, numbers, 1000, first=first, per_commit=1, rate=100)
+                    figures.update(
+                        {f"two_workers_{k}": v for k, v in latency_figures(
+                            await wait_for_arrivals(url, 1000, limit_s=120)).items()}
+                    )  # fmt: skip
+            finally:
+                for process in processes:
+                    process.terminate()
+                for process in processes:
+                    process.wait(timeout=30)
+    finally:
+        await engine.dispose()
+    figures["scaling"] = figures["workers_2"] / figures["workers_1"]
+    return figures
+
+
+def start_worker(concurrency: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phoneline.cli", "worker", "--json", "--concurrency", str(concurrency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # its one JSON document: the worker is starting its runner
+    return process
 
 
 async def dispatcher_phases(settings: Any, url: str, count: int, rate: float) -> dict[str, float]:
@@ -228,13 +340,7 @@ async def dispatcher_phases(settings: Any, url: str, count: int, rate: float) ->
         await running
     finally:
         await engine.dispose()
-    latencies = [(arrived - created) * 1000 for arrived, created in seen if created is not None]
-    return {
-        "throughput": throughput,
-        "p50_ms": statistics.median(latencies),
-        "p99_ms": percentile(latencies, 0.99),
-        "max_ms": max(latencies),
-    }
+    return {"throughput": throughput, **latency_figures(seen)}
 
 
 HEADING = "## webhook fan-out"
@@ -265,6 +371,18 @@ def write_docs(path: Path, command: str, figures: dict[str, Any]) -> None:
         f"| event-to-delivery latency p50 at {figures['rate']:.0f} events/s | {figures['p50_ms']:.0f} ms |\n"
         f"| event-to-delivery latency p99 (target <= 500 ms) | {figures['p99_ms']:.0f} ms |\n"
         f"| event-to-delivery latency max | {figures['max_ms']:.0f} ms |\n"
+        f"| Y's p99 with X's 40 lines healthy | {figures['y_p99_x_healthy_ms']:.0f} ms |\n"
+        f"| Y's p99 with X's endpoint hanging (target <= 2x healthy and <= 500 ms) | "
+        f"{figures['y_p99_x_hanging_ms']:.0f} ms |\n"
+        + (
+            f"| one `phoneline worker` | {figures['workers_1']:.0f} deliveries/s |\n"
+            f"| two workers (target >= 1.6x on 2 cores) | {figures['workers_2']:.0f} deliveries/s "
+            f"({figures['scaling']:.2f}x) |\n"
+            f"| two workers, latency p50 at 100 events/s (target <= 20 ms) | "
+            f"{figures['two_workers_p50_ms']:.0f} ms (p99 {figures['two_workers_p99_ms']:.0f} ms) |\n"
+            if "scaling" in figures
+            else ""
+        )
     )
     text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures from `make bench`.\n"
     head, found, rest = text.partition(HEADING)
@@ -322,6 +440,9 @@ def main() -> None:
         arrivals(url)  # drop the baseline's arrivals
         figures: dict[str, Any] = asyncio.run(dispatcher_phases(settings, url, args.events, args.rate))
         after = asyncio.run(raw_loop(url, args.events, args.concurrency))
+        figures.update(asyncio.run(neighbour_phases(settings, url, args.rate)))
+        if not settings.is_sqlite:
+            figures.update(asyncio.run(worker_scaling(settings, url, args.events, args.concurrency)))
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
@@ -345,10 +466,38 @@ def main() -> None:
         f"  latency at {args.rate:.0f} events/s: p50 {figures['p50_ms']:.0f} ms, "
         f"p99 {figures['p99_ms']:.0f} ms (target <= 500), max {figures['max_ms']:.0f} ms"
     )
+    print(
+        f"  Y's p99: {figures['y_p99_x_healthy_ms']:.0f} ms with X healthy, "
+        f"{figures['y_p99_x_hanging_ms']:.0f} ms with X hanging (target <= 2x and <= 500 ms)"
+    )
+    if "scaling" in figures:
+        print(
+            f"  workers: {figures['workers_1']:.0f} deliveries/s with one, {figures['workers_2']:.0f} with two "
+            f"({figures['scaling']:.2f}x, target >= 1.6x on 2 cores); two workers at 100 events/s: "
+            f"p50 {figures['two_workers_p50_ms']:.0f} ms (target <= 20), p99 {figures['two_workers_p99_ms']:.0f} ms"
+        )
     if args.write_docs:
         command = "python bench/webhook_fanout.py " + " ".join(sys.argv[1:])
         write_docs(args.write_docs, command.strip(), figures)
         print(f"  written to {args.write_docs}")
+    missed = [
+        name
+        for name, ok in (
+            ("ratio >= 0.5", figures["ratio"] >= 0.5),
+            ("p99 <= 500 ms", figures["p99_ms"] <= 500),
+            (
+                "neighbour p99",
+                figures["y_p99_x_hanging_ms"] <= max(2 * figures["y_p99_x_healthy_ms"], 1.0)
+                and figures["y_p99_x_hanging_ms"] <= 500,
+            ),
+            ("two workers >= 1.6x", figures.get("scaling", 2.0) >= 1.6),
+            ("two workers p50 <= 20 ms", figures.get("two_workers_p50_ms", 0.0) <= 20),
+        )
+        if not ok
+    ]
+    if missed:
+        print("  missed: " + ", ".join(missed))
+        raise SystemExit(1)
 
 
 def _reset_postgres(url: str) -> None:

@@ -104,7 +104,7 @@ class AlertDeliveries:
         self._tasks: set[asyncio.Task[None]] = set()
         # Monotonic time of the next look at the queue; 0 = look on the next turn.
         self._next_look = 0.0
-        # Alerts being sent, by lease token: what the heartbeat renews.
+        # Alerts claimed and not yet written back, by lease token: what the heartbeat renews.
         self._held: dict[str, set[uuid.UUID]] = {}
 
     @property
@@ -258,6 +258,14 @@ class AlertDeliveries:
         except BaseException:
             self._finished[:0] = finished
             raise
+        # Recorded: their leases ended with the write-back (until then the heartbeat kept them).
+        for outcome in finished:
+            for alert in outcome.alerts:
+                held = self._held.get(alert.token)
+                if held is not None:
+                    held.discard(alert.id)
+                    if not held:
+                        del self._held[alert.token]
         if batches or pages:
             self._held[token] = {alert.id for alert in [*batches, *pages]}
         by_partner: dict[uuid.UUID, list[repository.ClaimedAlert]] = defaultdict(list)
@@ -280,12 +288,6 @@ class AlertDeliveries:
         task.add_done_callback(self._tasks.discard)
 
     def _done(self, outcome: SendOutcome) -> None:
-        for alert in outcome.alerts:
-            held = self._held.get(alert.token)
-            if held is not None:
-                held.discard(alert.id)
-                if not held:
-                    del self._held[alert.token]
         self._finished.append(outcome)
         self._next_look = 0.0
         self.runner.wake(KIND)

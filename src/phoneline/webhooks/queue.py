@@ -214,20 +214,24 @@ _due = DELIVERIES.lock(
     .order_by(_candidate.c.next_attempt_at, _candidate.c.event_seq)
     .limit(bindparam("scan"))
 ).cte("due")
-# Attempts in flight per subscription, any worker's (the partial index on leased rows).
+# This worker's attempts in flight per subscription (its lease tokens start with its id; the partial
+# index on leased rows).
 _leased = _deliveries.alias("leased")
 _in_flight = (
     select(_leased.c.subscription_id, func.count().label("attempts"))
     .where(
         literal_column("leased.lease_owner IS NOT NULL"),
+        # Tokens are "<worker id>#<n>" (jobs/lease.py); a worker id holds no LIKE wildcard.
+        _leased.c.lease_owner.like(bindparam("worker_tokens")),
         _leased.c.lease_expires_at > bindparam("now"),
         _leased.c.subscription_id.in_(select(_due.c.subscription_id)),
     )
     .group_by(_leased.c.subscription_id)
     .subquery("in_flight")
 )
-# Each candidate's place among its subscription's attempts: those in flight, then the candidates in
-# claim order. A subscription whose breaker has just closed again is probed one attempt at a time.
+# Each candidate's place among its subscription's attempts in this worker: those in flight, then the
+# candidates in claim order. A subscription whose breaker has just closed again is probed one attempt at
+# a time.
 _ranked = (
     select(
         _due.c.id,
@@ -251,11 +255,25 @@ _ranked = (
     )
     .subquery("ranked")
 )
+# Within their own slots first, in claim order; then beyond them (a busy partner borrowing idle slots),
+# but never into the last `per_subscription` slots, which stay free for whoever comes next.
+_beyond = case((_ranked.c.place > _ranked.c.allowed, 1), else_=0)
+_picked = select(
+    _ranked.c.id,
+    _ranked.c.place,
+    _ranked.c.allowed,
+    func.row_number().over(order_by=(_beyond, _ranked.c.next_attempt_at, _ranked.c.event_seq)).label("pick"),
+).subquery("picked")
 _admitted = (
-    select(_ranked.c.id)
-    .where(_ranked.c.place <= _ranked.c.allowed)
-    .order_by(_ranked.c.next_attempt_at, _ranked.c.event_seq)
-    .limit(bindparam("limit"))
+    select(_picked.c.id)
+    .where(
+        or_(
+            _picked.c.place <= _picked.c.allowed,
+            _picked.c.pick <= bindparam("slots") - bindparam("per_subscription"),
+        )
+    )
+    .order_by(_picked.c.pick)
+    .limit(bindparam("slots"))
 )
 _claim_deliveries = DELIVERIES.claim(_admitted, lock=False)
 _job_details = (
@@ -291,6 +309,7 @@ _job_details = (
 class ClaimLimits:
     """How much one claim may take: free slots of this worker, and the per-subscription rules."""
 
+    worker_id: str
     slots: int
     per_subscription: int
     breaker_failures: int
@@ -299,8 +318,9 @@ class ClaimLimits:
 async def claim_due_deliveries(
     session: AsyncSession, *, now: datetime, token: str, lease_until: datetime, limits: ClaimLimits
 ) -> list[DeliveryJob]:
-    """Lease up to `limits.slots` due deliveries to `token`, at most `per_subscription` in flight for
-    any subscription (one for a subscription being probed after its breaker opened)."""
+    """Lease up to `limits.slots` due deliveries to `token` (this worker's free slots). Each subscription
+    has `per_subscription` slots of its own in this worker (one while it is probed after its breaker
+    opened); beyond them it may borrow idle slots, but never the last `per_subscription`."""
     claimed = await session.execute(
         _claim_deliveries,
         {
@@ -308,7 +328,8 @@ async def claim_due_deliveries(
             # Look past the first few candidates, so one busy subscription at the head of the queue
             # does not hide the others.
             "scan": max(50, 4 * limits.slots),
-            "limit": limits.slots,
+            "slots": limits.slots,
+            "worker_tokens": f"{limits.worker_id}#%",
             "per_subscription": limits.per_subscription,
             "breaker_failures": limits.breaker_failures,
             "token": token,

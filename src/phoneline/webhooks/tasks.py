@@ -86,9 +86,10 @@ class WebhookDeliveries:
         # Decrypted signing secrets by ciphertext: decrypting once per subscription, not per attempt.
         self._secrets: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Deliveries being attempted, by lease token: what the heartbeat renews.
+        # Deliveries claimed and not yet written back, by lease token: what the heartbeat renews.
         self._held: dict[str, set[Any]] = {}
         self._finished: list[Finished] = []
+        self._writing: set[Any] = set()  # deliveries the current turn is writing back
         self._next_poll = 0.0
 
     @property
@@ -140,9 +141,11 @@ class WebhookDeliveries:
         return max(0.0, self._next_poll - now_monotonic)
 
     async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
-        for token, ids in list(self._held.items()):
+        for token, held in list(self._held.items()):
+            # Rows being written back by the turn running beside this renewal end their lease there.
+            ids = held - self._writing
             kept = await lease.renew(session, queue.DELIVERIES, token, list(ids), lease_until)
-            if lost := ids - kept:
+            if lost := (ids - kept) & held - self._writing:
                 log.warning("webhook_lease_lost", worker=self.worker_id, deliveries=len(lost))
 
     async def step(self, now: datetime) -> bool:
@@ -151,6 +154,7 @@ class WebhookDeliveries:
         Writing back first lets the next event about a line be claimed in the same turn.
         """
         finished, self._finished = self._finished, []
+        self._writing = {item.job.delivery_id for item in finished}
         polled = time.monotonic() >= self._next_poll
         if polled:
             self._next_poll = time.monotonic() + self.settings.webhook_poll_interval_s
@@ -165,7 +169,12 @@ class WebhookDeliveries:
                 await session.commit()
         except BaseException:
             self._finished[:0] = finished  # keep them for the next turn
+            self._writing = set()
             raise
+        self._writing = set()
+        # Recorded: their leases ended with the write-back (until then the heartbeat kept them).
+        for item in finished:
+            self._release_held(item.job.token, item.job.delivery_id)
         if len(events) == FAN_OUT_BATCH:
             self._next_poll = 0.0  # there may be more right behind them
         for job in jobs:
@@ -192,11 +201,19 @@ class WebhookDeliveries:
             token=lease.new_token(self.worker_id),
             lease_until=self.runner.lease_until(now),
             limits=queue.ClaimLimits(
+                worker_id=self.worker_id,
                 slots=free,
                 per_subscription=self.settings.webhook_subscription_concurrency,
                 breaker_failures=self.settings.webhook_breaker_failures,
             ),
         )
+
+    def _release_held(self, token: str, delivery_id: Any) -> None:
+        held = self._held.get(token)
+        if held is not None:
+            held.discard(delivery_id)
+            if not held:
+                del self._held[token]
 
     def _start(self, job: queue.DeliveryJob) -> None:
         self._held.setdefault(job.token, set()).add(job.delivery_id)
@@ -218,11 +235,6 @@ class WebhookDeliveries:
             result = AttemptResult(started, 0.0, Verdict.RETRYABLE, error=f"internal error: {error!r}")
         finally:
             self._lanes.append(lane)
-            held = self._held.get(job.token)
-            if held is not None:
-                held.discard(job.delivery_id)
-                if not held:
-                    del self._held[job.token]
         self._finished.append(Finished(job, result))
         self.runner.wake(KIND)
 
