@@ -13,9 +13,11 @@ from phoneline.chats.models import (
 )
 from phoneline.db.base import Base
 from phoneline.lines.models import Line, LineHistory
+from phoneline.logins.models import LoginSession
 from phoneline.notify.models import AlertNotification, PartnerAlertSettings
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.reputation.models import ReputationAudit
+from phoneline.transport.models import BridgeRequest
 from phoneline.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ApiKey",
     "Attachment",
     "Base",
+    "BridgeRequest",
     "Chat",
     "ChatActivity",
     "ChatHandle",
@@ -30,6 +33,7 @@ __all__ = [
     "Line",
     "LineActivity",
     "LineHistory",
+    "LoginSession",
     "Message",
     "OptOut",
     "OptOutOverride",
