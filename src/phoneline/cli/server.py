@@ -51,8 +51,10 @@ def serve(
     import uvicorn
 
     from phoneline.db.migrate import upgrade
+    from phoneline.startup import check_admin_token, verify_secret_keys
 
     settings = Settings()
+    check_admin_token(settings)
     # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
@@ -60,6 +62,7 @@ def serve(
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)
+    run_in_session(lambda session: verify_secret_keys(session, settings))
     empty = not run_in_session(partners.list_partners)
     exe = "phoneline" if os.path.dirname(sys.argv[0]) in ("", "/usr/local/bin") else sys.argv[0]
     hints = getting_started(settings.base_url, exe) if empty else []
