@@ -14,6 +14,8 @@ from linq import LinqAPIV3, NotFoundError
 from tests.chats.conftest import Sending, account  # noqa: F401
 from tests.conftest import Cli, LiveServer, PartnerAccount, wait_until
 from tests.logins.conftest import log_in
+from tests.webhooks.conftest import FAST, App
+from tests.webhooks.receiver import Receiver
 
 LINE = "+12025550123"
 RECIPIENTS = [f"+1415555{1000 + i:04d}" for i in range(6)]
@@ -112,3 +114,38 @@ def test_the_new_owners_line_page_shows_only_its_own_era(
     assert all(handle not in page.text for handle in RECIPIENTS)
     # Today's activity on the line is Beta's 13 sends and Acme's one: the chart counts Acme's alone.
     assert "<title>sent: 1</title>" in page.text and "<title>replies: 0</title>" in page.text
+
+
+def test_the_previous_owners_webhooks_and_delivery_log_stay_theirs(
+    start_app: Callable[..., App],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    cli: Cli,
+) -> None:
+    app = start_app(**FAST)
+    beta, acme = make_partner("Beta"), make_partner("Acme")
+    beta_hook, acme_hook = make_receiver(), make_receiver()
+    events = ["phone_number.status_updated", "phone_number.assigned", "phone_number.released"]
+    for partner, receiver in ((beta, beta_hook), (acme, acme_hook)):
+        app.linq(partner.api_key).webhook_subscriptions.create(
+            target_url=receiver.url + "/hook", subscribed_events=events
+        )
+    cli("lines", "assign", LINE, "--partner", beta.id)
+    cli("lines", "flag", LINE, "--reason", "carrier report")
+    cli("lines", "move", LINE, "--partner", acme.id)
+    cli("lines", "unflag", LINE, "--reason", "cleared")
+
+    acme_got = [r.envelope["event_type"] for r in acme_hook.wait_for_count(2)]
+    beta_got = beta_hook.wait_for_count(3)
+    assert acme_got == ["phone_number.assigned", "phone_number.status_updated"]
+    assert [r.envelope["event_type"] for r in beta_got] == events[1:2] + events[:1] + events[2:]
+    beta_ids = [r.headers["webhook-id"] for r in beta_got]
+
+    pages = {}
+    for partner in (beta, acme):
+        with httpx.Client(base_url=app.url, follow_redirects=True, timeout=10) as browser:
+            log_in(browser, "/dashboard", partner.api_key)
+            pages[partner.name] = browser.get("/dashboard/webhooks").text
+    assert all(webhook_id in pages["Beta"] for webhook_id in beta_ids)
+    assert not any(webhook_id in pages["Acme"] for webhook_id in beta_ids)
+    assert beta_hook.url not in pages["Acme"]
