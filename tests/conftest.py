@@ -28,9 +28,11 @@ from phoneline.app import create_app
 from phoneline.cli import app as cli_app
 from phoneline.db.base import load_all_models
 from phoneline.db.migrate import upgrade
+from phoneline.logins.throttle import LoginThrottle
 from phoneline.settings import Settings, sync_database_url
 
-ADMIN_TOKEN = "test-admin-token"
+# At least 32 characters: `phoneline serve` refuses a shorter one (startup.py).
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 
 
@@ -118,6 +120,8 @@ class LiveServer:
         runtime.api_keys.clear()
         runtime.line_lists.clear()
         self.app.state.sending.forget_rate_limits()
+        # Failed log-ins counted by one test must not lock the next one out.
+        runtime.login_throttle = LoginThrottle(runtime.settings)
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     # max_connections of 100 (docs/operations.md). SQLite always uses one (db/engine.py).
     database_pool_size: int = Field(default=16, ge=1)
     admin_token: SecretStr | None = None
+    # Comma-separated: the first key encrypts, every key decrypts (crypto.py; docs/operations.md).
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8080
@@ -77,6 +78,16 @@ class Settings(BaseSettings):
     # Development and tests only: lets every outbound URL (webhook targets, Slack, PagerDuty, fetched
     # media) use plain http and loopback/private/link-local addresses.
     allow_private_webhook_targets: bool = False
+
+    # --- dashboard and console sessions (logins/) ----------------------------------------------------
+    # A session ends after this long without a page view, and this long after log-in whatever happens.
+    session_idle_s: float = Field(default=2 * 3600.0, gt=0)
+    session_max_s: float = Field(default=12 * 3600.0, gt=0)
+    # Failed log-ins allowed per client address and per account in the window; past either, every
+    # attempt (even with the right credentials) gets 429 until the window has room again.
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failure_window_s: int = Field(default=300, ge=1)
 
     # --- sending -----------------------------------------------------------------------------------
     # Linq: at most `pair_limit` messages per `pair_limit_window_s` per sender-recipient pair (429/1007).

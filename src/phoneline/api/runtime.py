@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from phoneline.cache import LoadingCache
+from phoneline.clock import Clock, SystemClock
 from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.logins.throttle import LoginThrottle
 from phoneline.principal import Principal
 from phoneline.settings import Settings
 
@@ -23,12 +25,17 @@ class Runtime:
     api_keys: LoadingCache[str, Principal] = field(init=False)
     # (partner id, shape) -> rendered list body.
     line_lists: LoadingCache[tuple[uuid.UUID, str], bytes] = field(init=False)
+    # Failed dashboard and console log-ins (logins/throttle.py).
+    login_throttle: LoginThrottle = field(init=False)
+    # What dashboard sessions read the time from (replaced in tests).
+    clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
         # Served stale for at most half a TTL more while one task refreshes: with the 0.5 s default an
         # operator's change from another process shows within about 0.75 s.
         self.api_keys = LoadingCache(self.settings.list_cache_ttl_s)
         self.line_lists = LoadingCache(self.settings.list_cache_ttl_s)
+        self.login_throttle = LoginThrottle(self.settings)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

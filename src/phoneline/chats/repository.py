@@ -366,15 +366,48 @@ async def line_activity(session: AsyncSession, line_id: uuid.UUID, days: int) ->
 async def line_daily_activity(
     session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, since: date
 ) -> Sequence[LineActivity]:
-    """The line's day rows since `since` from the partner's own era on it, oldest first."""
+    """The line's day rows since `since` from the partner's own conversations on it, oldest first.
+
+    Summed from the partner's chats rather than read from line_activity: on the day a line changes owner
+    its line_activity row holds both owners' counts, and neither may see the other's.
+    (Detached rows: nothing here is written back.)
+    """
+    counters = ("outbound", "inbound", "failed", "opt_outs", "overrides", "new_conversations")
     query = (
-        select(LineActivity)
+        select(ChatActivity.day, *(func.sum(getattr(ChatActivity, name)) for name in counters))
         .where(
-            LineActivity.line_id == line_id, LineActivity.partner_id == partner_id, LineActivity.day >= since
+            ChatActivity.line_id == line_id, ChatActivity.partner_id == partner_id, ChatActivity.day >= since
         )
-        .order_by(LineActivity.day)
+        .group_by(ChatActivity.day)
+        .order_by(ChatActivity.day)
     )
-    return (await session.scalars(query)).all()
+    return [
+        LineActivity(
+            line_id=line_id,
+            day=day,
+            partner_id=partner_id,
+            distinct_recipients=0,
+            **{name: int(value or 0) for name, value in zip(counters, values, strict=True)},
+        )
+        for day, *values in (await session.execute(query)).all()
+    ]
+
+
+async def partner_chat_ids_active_since(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID, since: date
+) -> list[uuid.UUID]:
+    """The partner's own chats on the line with activity since `since`: a previous owner's
+    conversations on the same line are never among them."""
+    query = (
+        select(ChatActivity.chat_id)
+        .where(
+            ChatActivity.line_id == line_id,
+            ChatActivity.partner_id == partner_id,
+            ChatActivity.day >= since,
+        )
+        .distinct()
+    )
+    return list(await session.scalars(query))
 
 
 WORST_FIRST = ("CRITICAL", "AT_RISK")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from phoneline.cli import jobs, lines, partners, reputation, server, sim, webhooks
+from phoneline.cli import jobs, lines, partners, reputation, secrets, server, sim, webhooks
 
 app = typer.Typer(
     help="phoneline: phone lines for the Linq Partner API v3.",
@@ -25,3 +25,4 @@ app.add_typer(sim.app, name="sim")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reputation.app, name="reputation")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(secrets.app, name="secrets")

@@ -52,8 +52,10 @@ def serve(
     import uvicorn
 
     from phoneline.db.migrate import upgrade
+    from phoneline.startup import check_admin_token, verify_secret_keys
 
     settings = Settings()
+    check_admin_token(settings)
     # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
@@ -64,6 +66,7 @@ def serve(
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)
+    run_in_session(lambda session: verify_secret_keys(session, settings))
     empty = not run_in_session(partners.list_partners)
     exe = "phoneline" if os.path.dirname(sys.argv[0]) in ("", "/usr/local/bin") else sys.argv[0]
     hints = getting_started(settings.base_url, exe) if empty else []
@@ -109,6 +112,7 @@ def worker(
     from phoneline.db.migrate import upgrade
     from phoneline.jobs.runtime import default_worker_id
     from phoneline.logging import configure_logging
+    from phoneline.startup import verify_secret_keys
     from phoneline.worker import run_worker
 
     settings = Settings()
@@ -118,6 +122,8 @@ def worker(
         settings = settings.model_copy(update={"webhook_concurrency": concurrency})
     if settings.is_sqlite:
         upgrade(settings)
+    # A key set that reads none of the stored secrets would fail every delivery later: say so now.
+    run_in_session(lambda session: verify_secret_keys(session, settings))
     worker_id = default_worker_id()
     doc = {
         "worker": worker_id,

@@ -15,8 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
-from phoneline.dashboard.session import csrf_ok, flash, operator_session
-from phoneline.dashboard.templating import render, render_error
+from phoneline.dashboard.session import (
+    OPERATOR_ACCOUNT,
+    csrf_ok,
+    flash,
+    log_in_operator,
+    log_out,
+    login_failed,
+    login_retry_after,
+    operator_session,
+)
+from phoneline.dashboard.templating import render, render_error, too_many_attempts
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import service as lines
@@ -58,11 +67,13 @@ async def login(request: Request, token: Annotated[str, Form()] = "", csrf: Csrf
         flash(request, "Your form expired; please try again.", "error")
     elif expected is None:
         flash(request, "The console is disabled; set PHONELINE_ADMIN_TOKEN to enable it.", "error")
+    elif (wait := await login_retry_after(request, OPERATOR_ACCOUNT)) is not None:
+        return too_many_attempts(request, wait, action="/console/login", who="operator")
     elif not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+        await login_failed(request, OPERATOR_ACCOUNT)
         flash(request, "Missing or invalid admin token.", "error")
     else:
-        request.session.clear()
-        request.session["operator"] = True
+        await log_in_operator(request)
         return back("/console")
     return back("/console/login")
 
@@ -70,7 +81,7 @@ async def login(request: Request, token: Annotated[str, Form()] = "", csrf: Csrf
 @router.post("/logout", response_model=None)
 async def logout(request: Request, csrf: Csrf = "") -> Response:
     if csrf_ok(request, csrf):
-        request.session.clear()
+        await log_out(request)
     return back("/console/login")
 
 

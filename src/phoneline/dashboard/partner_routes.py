@@ -12,8 +12,18 @@ from phoneline.api.deps import get_runtime
 from phoneline.chats import repository as chats_repository
 from phoneline.clock import SystemClock
 from phoneline.dashboard.charts import daily_chart
-from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
-from phoneline.dashboard.templating import render, render_error
+from phoneline.dashboard.session import (
+    csrf_ok,
+    flash,
+    log_in_partner,
+    log_out,
+    login_failed,
+    login_retry_after,
+    partner_account,
+    partner_session,
+    principal_for_key,
+)
+from phoneline.dashboard.templating import render, render_error, too_many_attempts
 from phoneline.db.base import utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
@@ -42,22 +52,23 @@ async def login(
     if not csrf_ok(request, csrf):
         flash(request, "Your form expired; please try again.", "error")
         return RedirectResponse("/dashboard/login", status_code=303)
+    account = partner_account(api_key)
+    wait = await login_retry_after(request, account)
+    if wait is not None:
+        return too_many_attempts(request, wait, action="/dashboard/login", who="partner")
     principal = await principal_for_key(request, api_key) if api_key.strip() else None
     if principal is None:
+        await login_failed(request, account)
         flash(request, "Invalid or revoked API key.", "error")
         return RedirectResponse("/dashboard/login", status_code=303)
-    request.session.clear()
-    request.session["partner"] = {
-        "partner_id": str(principal.partner_id),
-        "key_id": str(principal.api_key_id),
-    }
+    await log_in_partner(request, principal)
     return RedirectResponse("/dashboard", status_code=303)
 
 
 @router.post("/logout", response_model=None)
 async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     if csrf_ok(request, csrf):
-        request.session.clear()
+        await log_out(request)
     return RedirectResponse("/dashboard/login", status_code=303)
 
 

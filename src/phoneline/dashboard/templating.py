@@ -46,3 +46,18 @@ def render_error(request: Request, error: ApiError) -> HTMLResponse:
         title="Not found",
         message=error.message,
     )
+
+
+def too_many_attempts(request: Request, retry_after: int, *, action: str, who: str) -> HTMLResponse:
+    """The log-in form again, answered 429 with Retry-After (logins/throttle.py)."""
+    response = render(
+        request,
+        "dashboard/login.html",
+        status_code=429,
+        title="Log in" if who == "partner" else "Operator log in",
+        action=action,
+        who=who,
+        refused=f"Too many failed log-ins; try again in {retry_after} s.",
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response

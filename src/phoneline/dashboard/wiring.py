@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from phoneline.dashboard.console_routes import router as console_router
 from phoneline.dashboard.partner_routes import router as partner_router
 from phoneline.dashboard.routes import router as guides_router
-from phoneline.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_S, LoginRequired, session_secret
+from phoneline.dashboard.session import SESSION_COOKIE, LoginRequired, session_secret
 from phoneline.dashboard.tooling_routes import router as tooling_router
 from phoneline.settings import Settings
 
@@ -29,7 +29,8 @@ class DashboardSessions:
             app,
             secret_key=session_secret(settings),
             session_cookie=SESSION_COOKIE,
-            max_age=SESSION_MAX_AGE_S,
+            # The record decides when a session ends (logins/); the cookie never outlives that.
+            max_age=int(settings.session_max_s),
             same_site="strict",
             https_only=settings.base_url.startswith("https://"),
         )

@@ -34,7 +34,7 @@ def demo_environment(port: int) -> dict[str, str]:
         "PHONELINE_DATABASE_URL": "sqlite:///./var/demo.db",
         "PHONELINE_PORT": str(port),
         "PHONELINE_DEMO": "true",
-        "PHONELINE_ADMIN_TOKEN": "demo-" + secrets.token_urlsafe(12),
+        "PHONELINE_ADMIN_TOKEN": "demo-" + secrets.token_urlsafe(32),
         "PHONELINE_SECRET_KEY": secrets.token_urlsafe(32),
         "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         "PHONELINE_TRANSPORT": "simulator",

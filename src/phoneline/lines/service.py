@@ -260,7 +260,28 @@ async def partner_line_detail(
     line = await repository.get_for_partner(session, partner_id, parsed_id)
     if line is None:
         raise NotFound("Phone number not found.")
-    return line, await repository.history_for_partner(session, partner_id, line.id)
+    rows = await repository.history_for_partner(session, partner_id, line.id)
+    return line, [_partner_view(row, partner_id) for row in rows]
+
+
+def _partner_view(row: LineHistory, partner_id: uuid.UUID) -> LineHistory:
+    """A history row as its partner may see it: an ownership change names no other account.
+
+    A detached copy, so nothing shown can be flushed back by accident.
+    """
+    own = str(partner_id)
+    masked = row.field == HistoryField.OWNER.value
+    return LineHistory(
+        id=row.id,
+        line_id=row.line_id,
+        partner_id=row.partner_id,
+        field=row.field,
+        old_value=row.old_value if not masked or row.old_value == own else None,
+        new_value=row.new_value if not masked or row.new_value == own else None,
+        reason=row.reason,
+        actor=row.actor,
+        created_at=row.created_at,
+    )
 
 
 async def last_change_times(session: AsyncSession, lines: Sequence[Line]) -> dict[uuid.UUID, Any]:

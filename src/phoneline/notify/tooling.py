@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.crypto import SecretBox
+from phoneline.crypto import SecretBox, SecretKeyMissing, SecretUnreadable
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import InvalidParameter, ServiceUnavailable
 from phoneline.lines.numbers import to_e164
@@ -47,6 +48,20 @@ def _routing_key(value: str) -> str:
     return key
 
 
+# Shown in place of a stored credential this process cannot decrypt: the page still works, and says why.
+UNREADABLE = "(stored, but PHONELINE_SECRET_KEY cannot decrypt it)"
+
+
+def _redacted(settings: Settings, token: str | None, redactor: Callable[[str], str | None]) -> str | None:
+    """A stored credential as it may be shown (redacted), read without ever failing the page."""
+    if not token:
+        return None
+    try:
+        return redactor(SecretBox.from_settings(settings).decrypt(token))
+    except (SecretKeyMissing, SecretUnreadable):
+        return UNREADABLE
+
+
 def shown(
     settings: Settings, row: PartnerAlertSettings | None, partner_id: uuid.UUID, pacing: str = "advise"
 ) -> AlertSettingsOut:
@@ -60,15 +75,12 @@ def shown(
             production_lines=[],
             updated_at=None,
         )
-    box = SecretBox.from_settings(settings)
-    slack = box.decrypt(row.slack_webhook_url_encrypted) if row.slack_webhook_url_encrypted else None
-    key = box.decrypt(row.pagerduty_routing_key_encrypted) if row.pagerduty_routing_key_encrypted else None
     return AlertSettingsOut(
         partner_id=partner_id,
         pacing=pacing,
-        slack_webhook_url=redact_url(slack),
+        slack_webhook_url=_redacted(settings, row.slack_webhook_url_encrypted, redact_url),
         slack_on=row.slack_on,
-        pagerduty_routing_key=redact(key),
+        pagerduty_routing_key=_redacted(settings, row.pagerduty_routing_key_encrypted, redact),
         production_lines=list(row.production_lines),
         updated_at=as_utc(row.updated_at),
     )
@@ -110,17 +122,18 @@ async def configure(
     if change.production_lines is not None:
         production_lines = list(dict.fromkeys(to_e164(number) for number in change.production_lines))
 
-    box = SecretBox.from_settings(settings)
+    # Only credentials need PHONELINE_SECRET_KEY; pacing, Slack's choice and production lines never do.
+    box = SecretBox.from_settings(settings) if slack_url or routing_key else None
     row = await repository.get_settings(session, partner.id)
     if row is None:
         row = PartnerAlertSettings(partner_id=partner.id, slack_on=SlackOn.STATUS.value, production_lines=[])
         session.add(row)
     if "slack_webhook_url" in given:
-        row.slack_webhook_url_encrypted = box.encrypt(slack_url) if slack_url else None
+        row.slack_webhook_url_encrypted = box.encrypt(slack_url) if box and slack_url else None
     if slack_on is not None:
         row.slack_on = slack_on.value
     if "pagerduty_routing_key" in given:
-        row.pagerduty_routing_key_encrypted = box.encrypt(routing_key) if routing_key else None
+        row.pagerduty_routing_key_encrypted = box.encrypt(routing_key) if box and routing_key else None
     if production_lines is not None:
         row.production_lines = production_lines
     if pacing is not None:
@@ -169,7 +182,12 @@ async def send_slack_test(session: AsyncSession, settings: Settings, partner_id:
     row = await repository.get_settings(session, partner.id)
     if row is None or not row.slack_webhook_url_encrypted:
         raise InvalidParameter("Set a Slack incoming-webhook URL first, then send a test message.")
-    url = SecretBox.from_settings(settings).decrypt(row.slack_webhook_url_encrypted)
+    try:
+        url = SecretBox.from_settings(settings).decrypt(row.slack_webhook_url_encrypted)
+    except SecretUnreadable:
+        raise ServiceUnavailable(
+            "The stored Slack URL does not decrypt with PHONELINE_SECRET_KEY; save it again."
+        ) from None
     transport = outbound.transport(connections=1)
     try:
         reply = await slack.send_test(

@@ -1,5 +1,11 @@
 """Reputation audits (Linq contract): one running audit per line, a cooldown after each, a report
-with ranked drivers, action items and the conversations behind them."""
+with ranked drivers, action items and the conversations behind them.
+
+An audit belongs to the partner who started it, and so do its cooldown and its evidence: after a line
+moves, the new owner neither waits out the previous owner's cooldown nor sees their conversations. The
+drivers are the line's own aggregate health, which carries over (docs/reputation.md, "After a line
+changes owner").
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from phoneline.chats.repository import partner_line_by_number
+from phoneline.chats.repository import partner_chat_ids_active_since, partner_line_by_number
 from phoneline.clock import Clock
 from phoneline.db.base import as_utc
 from phoneline.errors import NotFound, RateLimited
@@ -41,7 +47,7 @@ async def start_audit(
     session: AsyncSession, partner_id: uuid.UUID, number: str, policy: HealthPolicy, now: datetime
 ) -> ReputationAudit:
     line = await _partner_line(session, partner_id, number)
-    latest = await repository.latest_audit(session, line.id)
+    latest = await repository.latest_partner_audit(session, partner_id, line.id)
     if latest is not None and latest.status == "pending":
         return latest  # Linq: a second start returns the running audit
     if latest is not None and latest.generated_at is not None:
@@ -80,7 +86,7 @@ async def complete(
     (score,) = await engine.rescore_loaded_lines(session, [line], policy, now)
     since = engine.window_start(policy, now).date()
     chats = await repository.chat_states(
-        session, await repository.chat_ids_with_activity(session, [line.id], since)
+        session, await partner_chat_ids_active_since(session, audit.partner_id, line.id, since)
     )
     verdicts = await engine.chat_verdicts(session, chats, policy, now)
     evidence = [

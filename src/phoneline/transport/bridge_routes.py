@@ -1,28 +1,38 @@
 """`/bridge/v1/...`: where a carrier gateway reports back to the http_bridge transport.
 
 Every request is signed like the outbound messages (Standard Webhooks headers, PHONELINE_BRIDGE_SECRET);
-anything else is 401. Each call is applied in its own transaction before the 2xx goes back, so a
-gateway that got a 2xx can forget the report.
+anything else is 401, and so is a signature older or newer than the tolerance (signing.py). Each
+`webhook-id` is applied once: its id is stored in the same transaction as its effect, and a repeat is
+409. Each call is applied in its own transaction before the 2xx goes back, so a gateway that got a 2xx
+can forget the report.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from phoneline.api.deps import DbSession
 from phoneline.chats import service as chats
 from phoneline.chats.routes import SendingDep
-from phoneline.errors import AccessDenied, InvalidBody, Unauthorized
+from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
 from phoneline.lines import service as lines
-from phoneline.transport import signing
+from phoneline.transport import repository, signing
 from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.ingest import CARRIER_ACTOR
 
 router = APIRouter(prefix="/bridge/v1", tags=["carrier bridge"], include_in_schema=False)
+
+MAX_REQUEST_ID_LENGTH = 255
+# The replay store is pruned by each process at most this often (a delete per request would make
+# concurrent requests contend for the same old rows on PostgreSQL).
+PRUNE_EVERY_S = 60.0
+_last_prune = 0.0
 
 
 class DeliveryReportIn(BaseModel):
@@ -51,15 +61,27 @@ class LineStatusIn(BaseModel):
     reason: str | None = None
 
 
-async def _verified(request: Request, sending: SendingDep) -> bytes:
+async def _verified(request: Request, sending: SendingDep, session: AsyncSession) -> bytes:
+    global _last_prune
     secret = sending.settings.bridge_secret
     if sending.settings.transport != "http_bridge" or secret is None:
         raise AccessDenied("The carrier bridge is not enabled (PHONELINE_TRANSPORT=http_bridge).")
     body = await request.body()
     try:
-        signing.verify(secret.get_secret_value(), body, dict(request.headers))
+        signed = signing.verify(secret.get_secret_value(), body, dict(request.headers))
     except signing.BadSignature:
-        raise Unauthorized("Missing or invalid bridge signature.") from None
+        raise Unauthorized("Missing, invalid or stale bridge signature.") from None
+    if len(signed.id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidBody(f"`webhook-id` is at most {MAX_REQUEST_ID_LENGTH} characters.")
+    now = sending.clock.now()
+    if time.monotonic() - _last_prune > PRUNE_EVERY_S:
+        _last_prune = time.monotonic()
+        # Older ids can never pass the signature check again, so they need not be remembered.
+        await repository.prune_requests(session, now - 2 * signing.TOLERANCE)
+    if not await repository.record_request(session, signed.id, signed.signed_at, now):
+        raise Conflict(
+            f"The bridge request {signed.id} was already applied; each webhook-id is applied once."
+        )
     return body
 
 
@@ -69,7 +91,7 @@ def _json(text: str) -> Response:
 
 @router.post("/delivery_reports")
 async def delivery_reports(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = DeliveryReportsIn.model_validate_json(await _verified(request, sending))
+    body = DeliveryReportsIn.model_validate_json(await _verified(request, sending, session))
     reports = [DeliveryReport(r.message_id, r.status, r.code, r.reason) for r in body.reports]
     if any(r.status == "failed" and r.code is None for r in reports):
         raise InvalidBody("A failed report needs a `code`.")
@@ -79,7 +101,7 @@ async def delivery_reports(request: Request, sending: SendingDep, session: DbSes
 
 @router.post("/inbound")
 async def inbound(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = InboundIn.model_validate_json(await _verified(request, sending))
+    body = InboundIn.model_validate_json(await _verified(request, sending, session))
     if (body.text is None) == (body.parts is None):
         raise InvalidBody("Give exactly one of `text` or `parts`.")
     parts = body.parts if body.parts is not None else [{"type": "text", "value": body.text}]
@@ -90,7 +112,7 @@ async def inbound(request: Request, sending: SendingDep, session: DbSession) -> 
 
 @router.post("/line_status")
 async def line_status(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = LineStatusIn.model_validate_json(await _verified(request, sending))
+    body = LineStatusIn.model_validate_json(await _verified(request, sending, session))
     change = lines.flag_line if body.status == "FLAGGED" else lines.unflag_line
     line = await change(session, body.line, actor=CARRIER_ACTOR, reason=body.reason)
     sending.forget_partner_lines(line.partner_id)

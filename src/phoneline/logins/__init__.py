@@ -1,0 +1,1 @@
+"""Dashboard and console log-ins: server-side session records and the failed-log-in throttle."""
