@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
@@ -198,3 +199,26 @@ async def job_status(session: AsyncSession, settings: Settings, now: datetime) -
         KindStatus("handover_recovery", lost, 0, 0, lost, None),
         KindStatus("line_health", dirty + audits, 0, 0, 0, None),
     ]
+
+
+async def jobs_overview(session: AsyncSession, settings: Settings, now: datetime) -> dict[str, Any]:
+    """`phoneline jobs status` and the console: every kind's figures, and the open breakers."""
+    from phoneline.db.base import as_utc
+    from phoneline.webhooks import queue
+
+    kinds = await job_status(session, settings, now)
+    return {
+        "at": now.isoformat(),
+        "kinds": [kind.as_dict(now) for kind in kinds],
+        "open_breakers": [
+            {
+                "subscription_id": str(row.id),
+                "partner_id": str(row.partner_id),
+                # Without query string: it may carry the partner's own credentials.
+                "target_url": row.target_url.split("?", 1)[0],
+                "unreachable_in_a_row": row.breaker_failures,
+                "open_until": as_utc(row.breaker_open_until).isoformat(),
+            }
+            for row in await queue.open_breakers(session, now)
+        ],
+    }

@@ -69,6 +69,9 @@ def test_backlog_and_failing_subscriptions_show_on_the_console_and_in_metrics(
 
     scraped = wait_until(due_metrics, what="a due delivery to age")
     assert metric(scraped, "phoneline_webhook_backlog") == 2
+    # The resend waits only for a worker (the original is backing off): overdue in the job gauges.
+    assert metric(scraped, "phoneline_job_backlog", kind="webhook_delivery") == 2
+    assert metric(scraped, "phoneline_job_oldest_overdue_seconds", kind="webhook_delivery") > 0
 
     with httpx.Client(base_url=live_server.url, follow_redirects=True, timeout=10) as browser:
         log_in(browser, "/console", "token", ADMIN_TOKEN)
@@ -76,3 +79,5 @@ def test_backlog_and_failing_subscriptions_show_on_the_console_and_in_metrics(
     assert 'data-testid="pending">2<' in page
     failing = page.split('data-testid="failing"')[1]
     assert subscription.id in failing and "Acme" in failing and receiver.url in failing
+    jobs = page.split('data-testid="jobs"')[1].split("</table>")[0]
+    assert '<tr data-kind="webhook_delivery"><td>webhook_delivery</td><td>2</td>' in jobs

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.cli.common import JsonOption, command, output, run_in_session
-from phoneline.db.base import as_utc, utcnow
+from phoneline.db.base import utcnow
 from phoneline.settings import Settings
 
 app = typer.Typer(
@@ -21,30 +21,12 @@ app = typer.Typer(
 def jobs_status(as_json: bool = JsonOption) -> None:
     """Per job kind: backlog, in flight, failed, and the oldest work that waits only for a worker; then
     the webhook subscriptions whose breaker is open."""
-    from phoneline.webhooks import queue
-    from phoneline.worker import job_status
+    from phoneline.worker import jobs_overview
 
     settings = Settings()
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        now = utcnow()
-        kinds = await job_status(session, settings, now)
-        breakers = await queue.open_breakers(session, now)
-        return {
-            "at": now.isoformat(),
-            "kinds": [kind.as_dict(now) for kind in kinds],
-            "open_breakers": [
-                {
-                    "subscription_id": str(row.id),
-                    "partner_id": str(row.partner_id),
-                    # Without query string: it may carry the partner's own credentials.
-                    "target_url": row.target_url.split("?", 1)[0],
-                    "unreachable_in_a_row": row.breaker_failures,
-                    "open_until": as_utc(row.breaker_open_until).isoformat(),
-                }
-                for row in breakers
-            ],
-        }
+        return await jobs_overview(session, settings, utcnow())
 
     def human(d: dict[str, Any]) -> str:
         rows = [

@@ -31,6 +31,7 @@ from phoneline.errors import ApiError
 from phoneline.lines import service as lines
 from phoneline.partners import service as partners
 from phoneline.webhooks import operations
+from phoneline.worker import jobs_overview
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Operator = Annotated[str, Depends(operator_session)]
@@ -287,6 +288,7 @@ async def deliveries_page(request: Request, _operator: Operator) -> HTMLResponse
     async with get_runtime(request).sessions() as session:
         found = await operations.backlog(session, now)
         accounts = {p.id: p.name for p in await partners.list_partners(session)}
+        jobs = await jobs_overview(session, get_runtime(request).settings, now)
 
     def age(since: datetime | None) -> str:
         if since is None:
@@ -305,4 +307,6 @@ async def deliveries_page(request: Request, _operator: Operator) -> HTMLResponse
         oldest_pending_age=age(found.oldest_pending_at),
         oldest_due_age=age(found.oldest_due_at),
         failing_age={s.id: age(as_utc(s.failing_since) if s.failing_since else None) for s in found.failing},
+        jobs=jobs,
+        partner_names={str(partner_id): name for partner_id, name in accounts.items()},
     )
