@@ -412,7 +412,8 @@ async def count_unreachable(
     open_until: Callable[[int], datetime | None],
 ) -> list[uuid.UUID]:
     """Add each subscription's new timeouts and connection failures to its run; `open_until(run)` says
-    until when the breaker is open for a run that long (None: still closed). Returns those opened."""
+    until when the breaker is open for a run that long (None: still closed). Returns those whose breaker
+    this opened (it was closed before these failures)."""
     if not unreachable:
         return []
     rows = await session.execute(_breaker_state, {"ids": list(unreachable)})
@@ -421,7 +422,7 @@ async def count_unreachable(
         run = failures + unreachable[subscription_id]
         until = open_until(run)
         writes.append({"b_id": subscription_id, "b_failures": run, "b_open_until": until})
-        if until is not None:
+        if until is not None and open_until(failures) is None:
             opened.append(subscription_id)
     if writes:
         await session.execute(_breaker_write, writes)
