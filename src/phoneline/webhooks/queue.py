@@ -15,7 +15,7 @@ statements per call cost more than running them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -383,50 +383,6 @@ async def record_attempts(
                 for change in updates
             ],
         )
-
-
-_breaker_closed = (
-    update(_subscriptions)
-    .where(_subscriptions.c.id.in_(bindparam("ids", expanding=True)), _subscriptions.c.breaker_failures > 0)
-    .values(breaker_failures=0, breaker_open_until=None)
-)
-_breaker_state = select(_subscriptions.c.id, _subscriptions.c.breaker_failures).where(
-    _subscriptions.c.id.in_(bindparam("ids", expanding=True))
-)
-_breaker_write = (
-    update(_subscriptions)
-    .where(_subscriptions.c.id == bindparam("b_id"))
-    .values(breaker_failures=bindparam("b_failures"), breaker_open_until=bindparam("b_open_until"))
-)
-
-
-async def close_breakers(session: AsyncSession, subscription_ids: set[uuid.UUID]) -> None:
-    """The endpoint answered: its run of unreachable attempts is over."""
-    if subscription_ids:
-        await session.execute(_breaker_closed, {"ids": list(subscription_ids)})
-
-
-async def count_unreachable(
-    session: AsyncSession,
-    unreachable: dict[uuid.UUID, int],
-    open_until: Callable[[int], datetime | None],
-) -> list[uuid.UUID]:
-    """Add each subscription's new timeouts and connection failures to its run; `open_until(run)` says
-    until when the breaker is open for a run that long (None: still closed). Returns those whose breaker
-    this opened (it was closed before these failures)."""
-    if not unreachable:
-        return []
-    rows = await session.execute(_breaker_state, {"ids": list(unreachable)})
-    writes, opened = [], []
-    for subscription_id, failures in rows.all():
-        run = failures + unreachable[subscription_id]
-        until = open_until(run)
-        writes.append({"b_id": subscription_id, "b_failures": run, "b_open_until": until})
-        if until is not None and open_until(failures) is None:
-            opened.append(subscription_id)
-    if writes:
-        await session.execute(_breaker_write, writes)
-    return opened
 
 
 _in_ids = _subscriptions.c.id.in_(bindparam("ids", expanding=True))

@@ -6,10 +6,11 @@ The dispatcher's own queries (fan-out, claim, record) live in webhooks/queue.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.events.models import OutboxEvent
@@ -239,3 +240,54 @@ async def pending_counts(
         .group_by(WebhookDelivery.subscription_id)
     )
     return {row[0]: int(row[1]) for row in (await session.execute(query)).all()}
+
+
+_breaker_subscriptions = cast(Table, WebhookSubscription.__table__)
+
+# --- the breaker (webhooks/tasks.py) ---------------------------------------------------------------
+
+_breaker_closed = (
+    update(_breaker_subscriptions)
+    .where(
+        _breaker_subscriptions.c.id.in_(bindparam("ids", expanding=True)),
+        _breaker_subscriptions.c.breaker_failures > 0,
+    )
+    .values(breaker_failures=0, breaker_open_until=None)
+)
+_breaker_state = select(_breaker_subscriptions.c.id, _breaker_subscriptions.c.breaker_failures).where(
+    _breaker_subscriptions.c.id.in_(bindparam("ids", expanding=True))
+)
+_breaker_write = (
+    update(_breaker_subscriptions)
+    .where(_breaker_subscriptions.c.id == bindparam("b_id"))
+    .values(breaker_failures=bindparam("b_failures"), breaker_open_until=bindparam("b_open_until"))
+)
+
+
+async def close_breakers(session: AsyncSession, subscription_ids: set[uuid.UUID]) -> None:
+    """The endpoint answered: its run of unreachable attempts is over."""
+    if subscription_ids:
+        await session.execute(_breaker_closed, {"ids": list(subscription_ids)})
+
+
+async def count_unreachable(
+    session: AsyncSession,
+    unreachable: dict[uuid.UUID, int],
+    open_until: Callable[[int], datetime | None],
+) -> list[uuid.UUID]:
+    """Add each subscription's new timeouts and connection failures to its run; `open_until(run)` says
+    until when the breaker is open for a run that long (None: still closed). Returns those whose breaker
+    this opened (it was closed before these failures)."""
+    if not unreachable:
+        return []
+    rows = await session.execute(_breaker_state, {"ids": list(unreachable)})
+    writes, opened = [], []
+    for subscription_id, failures in rows.all():
+        run = failures + unreachable[subscription_id]
+        until = open_until(run)
+        writes.append({"b_id": subscription_id, "b_failures": run, "b_open_until": until})
+        if until is not None and open_until(failures) is None:
+            opened.append(subscription_id)
+    if writes:
+        await session.execute(_breaker_write, writes)
+    return opened

@@ -393,7 +393,7 @@ class WebhookDeliveries:
             elif item.job.breaker_failures:
                 answered.add(item.job.subscription_id)
         answered -= set(unreachable)
-        await queue.close_breakers(session, answered)
+        await repository.close_breakers(session, answered)
 
         def open_until(run: int) -> datetime | None:
             threshold = self.settings.webhook_breaker_failures
@@ -402,7 +402,7 @@ class WebhookDeliveries:
             cooldown = self.settings.webhook_breaker_cooldown_s * 2 ** min(run - threshold, 16)
             return now + timedelta(seconds=min(cooldown, self.settings.webhook_breaker_max_cooldown_s))
 
-        for subscription_id in await queue.count_unreachable(session, dict(unreachable), open_until):
+        for subscription_id in await repository.count_unreachable(session, dict(unreachable), open_until):
             log.warning("webhook_breaker_open", subscription_id=str(subscription_id))
 
     async def _check_failure_window(
