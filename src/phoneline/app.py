@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from phoneline import __version__
 from phoneline.api.handlers import install_error_handlers
-from phoneline.api.middleware import RequestContextMiddleware
+from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.runtime import Runtime
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
@@ -76,7 +76,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app, settings.base_url)
-    app.add_middleware(RequestContextMiddleware, doc_base=settings.base_url)
+    # Added innermost first: the request context wraps the limits, so refusals carry a trace id and
+    # are logged like everything else.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        doc_base=settings.base_url,
+    )
+    app.add_middleware(
+        RequestContextMiddleware, doc_base=settings.base_url, https=settings.base_url.startswith("https://")
+    )
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from phoneline import inputs
 from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
@@ -116,10 +117,10 @@ async def list_chats(
     partner: Partner,
     sending: SendingDep,
     session: DbSession,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=inputs.MAX_HANDLE_LENGTH)] = None,
+    to: Annotated[str | None, Query(max_length=inputs.MAX_HANDLE_LENGTH)] = None,
     limit: int | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     listing = await service.list_chats(
         session, partner, sending.doc_base, from_number=from_, to_handle=to, limit=limit, cursor=cursor
@@ -160,7 +161,7 @@ async def list_messages(
     partner: Partner,
     session: DbSession,
     limit: int | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     return _ok(await service.list_messages(session, partner, chat_id, limit=limit, cursor=cursor))
 

@@ -29,8 +29,7 @@ import httpcore
 import httpx
 
 from phoneline.errors import InvalidParameter
-
-MAX_URL_LENGTH = 2048
+from phoneline.inputs import MAX_URL_LENGTH
 
 
 class OutboundRefused(InvalidParameter):
