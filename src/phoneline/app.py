@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from phoneline import __version__
+from phoneline.api.docs import install_docs
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.runtime import Runtime
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="The phone-line slice of the Linq Partner API v3, self-hosted.",
         lifespan=lifespan,
+        # /docs is served from phoneline's own files (api/docs.py); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app, settings.base_url)
     # Added innermost first: the request context wraps the limits, so refusals carry a trace id and
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_activity_router)
     app.include_router(admin_webhooks_router)
     install_dashboard(app, settings)
+    install_docs(app)
     app.include_router(ops_router)
     app.include_router(admin_alerts_router)
 
