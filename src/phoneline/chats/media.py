@@ -62,7 +62,9 @@ async def check_media_urls(message: MessageIn, settings: Settings) -> None:
     for index, part in enumerate(message.parts or []):
         if isinstance(part, MediaPartIn) and part.url is not None:
             await validate_url(
-                part.url, allow_private=settings.allow_private_webhook_targets, what=f"media URL of part {index}"
+                part.url,
+                allow_private=settings.allow_private_webhook_targets,
+                what=f"media URL of part {index}",
             )
 
 
