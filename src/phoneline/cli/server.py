@@ -44,7 +44,9 @@ def serve(
     host: str | None = typer.Option(None, help="Interface to bind (default PHONELINE_HOST or 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default PHONELINE_PORT or 8080)."),
     workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
-    log_format: str = typer.Option("json", help="json or console."),
+    log_format: str | None = typer.Option(
+        None, help="json or console (default PHONELINE_LOG_FORMAT or json)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Serve the partner API, admin API and dashboard (migrates SQLite first)."""
@@ -56,7 +58,7 @@ def serve(
     # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
-    os.environ["PHONELINE_LOG_FORMAT"] = log_format
+    os.environ["PHONELINE_LOG_FORMAT"] = log_format or settings.log_format
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)
@@ -87,8 +89,13 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # phoneline writes its own access log (api/middleware.py).
         access_log=False,
         log_level="warning",
+        # h11 stops reading a request whose line and headers pass the limit and answers 400 itself, so
+        # an oversized header never reaches memory whole (httptools has no such limit).
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 
