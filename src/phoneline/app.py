@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from phoneline import __version__
-from phoneline.api.docs import install_docs
+from phoneline.api.docs import install_docs, limits_description
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.runtime import Runtime
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="phoneline",
         version=__version__,
         summary="The phone-line slice of the Linq Partner API v3, self-hosted.",
+        description=limits_description(settings.max_body_bytes, settings.max_header_bytes),
         lifespan=lifespan,
         # /docs is served from phoneline's own files (api/docs.py); no ReDoc.
         docs_url=None,

@@ -214,6 +214,7 @@ def test_the_limits_are_in_the_openapi_document(http: httpx.Client) -> None:
     events = schemas["SubscriptionCreate"]["properties"]["subscribed_events"]
     assert events["maxItems"] == inputs.MAX_EVENT_TYPES
     assert events["items"]["maxLength"] == inputs.MAX_NAME_LENGTH
+    assert "413" in document["info"]["description"] and "431" in document["info"]["description"]
     parameters = document["paths"]["/api/partner/v3/chats"]["get"]["parameters"]
     cursor = next(p for p in parameters if p["name"] == "cursor")
     assert cursor["schema"]["anyOf"][0]["maxLength"] == inputs.MAX_CURSOR_LENGTH

@@ -21,6 +21,18 @@ SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
 START_SCRIPT = Path(__file__).parent / "static" / "start-swagger-ui.js"
 
 
+def limits_description(max_body_bytes: int, max_header_bytes: int) -> str:
+    """The request limits, for the OpenAPI document's description (the field maxima are in the schemas)."""
+    return (
+        '**Limits** (checked before anything is parsed or authenticated; docs/api.md, "Limits"): '
+        f"a request body over {max_body_bytes} bytes is 413 and request line plus headers over "
+        f"{max_header_bytes} bytes are 431, both code 1003 in the error envelope. Every list and string "
+        "in a body or query has a maximum (`maxItems`, `maxLength` below); past it, 400 with a 1xxx code. "
+        "Text holding NUL or a lone surrogate is 400 (1004 in a message, 1003 elsewhere) and nothing is "
+        "stored. URLs phoneline calls or hands on must be https to public addresses (400, code 1005)."
+    )
+
+
 def _page(title: str, openapi_url: str) -> bytes:
     return f"""<!doctype html>
 <html lang="en">
