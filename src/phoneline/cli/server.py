@@ -92,9 +92,9 @@ def serve(
         # phoneline writes its own access log (api/middleware.py).
         access_log=False,
         log_level="warning",
-        # h11 stops reading a request whose line and headers pass the limit and answers 400 itself, so
-        # an oversized header never reaches memory whole (httptools has no such limit).
-        http="h11",
+        # httptools, with the header limit it lacks (api/http_protocol.py): an oversized header is
+        # refused before it is read whole. The limit travels in uvicorn's own setting for it.
+        http="phoneline.api.http_protocol:BoundedHttpToolsProtocol",
         h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
