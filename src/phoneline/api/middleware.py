@@ -159,15 +159,17 @@ def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-class BodyTooLarge(PayloadTooLarge, HTTPException):  # type: ignore[misc]  # both define `headers`
-    """Raised from `receive` once a streamed body passes its limit. An HTTPException too, because
-    FastAPI turns any other error raised while it reads a body into a 400; handled as an ApiError."""
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes its limit. An HTTPException because FastAPI
+    turns any other error raised while it reads a body into a 400; the handlers render it as the
+    413 envelope like every HTTPException (api/handlers.py)."""
 
     def __init__(self, limit: int) -> None:
-        # ApiError's constructor runs HTTPException's too (cooperative __init__), which resets
-        # `headers` to None and `status_code` to the message: put both back.
-        PayloadTooLarge.__init__(self, f"The request body is larger than {limit} bytes.")
-        self.status_code, self.detail, self.headers = 413, self.message, {}
+        super().__init__(413, _body_limit_message(limit))
+
+
+def _body_limit_message(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes."
 
 
 class RequestLimitsMiddleware:
@@ -227,7 +229,8 @@ class RequestLimitsMiddleware:
             return
         limit = self._body_limit(scope["path"])
         if declared is not None and declared > limit:
-            await send_error(send, BodyTooLarge(limit), self.doc_base, (b"connection", b"close"))
+            error = PayloadTooLarge(_body_limit_message(limit))
+            await send_error(send, error, self.doc_base, (b"connection", b"close"))
             return
         received = 0
         refused = started = False
@@ -253,8 +256,9 @@ class RequestLimitsMiddleware:
 
         try:
             await self.app(scope, receive_limited, send_tracked)
-        except BodyTooLarge as error:
-            # Read outside any route's error handling (a form, a raw body): answered here.
+        except BodyTooLarge:
+            # Read outside any route's error handling: answered here.
             if started:
                 raise
+            error = PayloadTooLarge(_body_limit_message(limit))
             await send_error(send, error, self.doc_base, (b"connection", b"close"))
