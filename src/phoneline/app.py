@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from phoneline import __version__
+from phoneline.api.docs import install_docs, limits_description
 from phoneline.api.handlers import install_error_handlers
-from phoneline.api.middleware import RequestContextMiddleware
+from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.runtime import Runtime
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
@@ -56,10 +57,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="phoneline",
         version=__version__,
         summary="The phone-line slice of the Linq Partner API v3, self-hosted.",
+        description=limits_description(settings.max_body_bytes, settings.max_header_bytes),
         lifespan=lifespan,
+        # /docs is served from phoneline's own files (api/docs.py); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app, settings.base_url)
-    app.add_middleware(RequestContextMiddleware, doc_base=settings.base_url)
+    # Added innermost first: the request context wraps the limits, so refusals carry a trace id and
+    # are logged like everything else.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        doc_base=settings.base_url,
+    )
+    app.add_middleware(
+        RequestContextMiddleware, doc_base=settings.base_url, https=settings.base_url.startswith("https://")
+    )
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
@@ -71,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_activity_router)
     app.include_router(admin_webhooks_router)
     install_dashboard(app, settings)
+    install_docs(app)
     app.include_router(ops_router)
     app.include_router(admin_alerts_router)
 

@@ -101,6 +101,15 @@ class Conflict(ApiError):
     status, code, message = 409, 1005, "The request conflicts with the current state."
 
 
+class PayloadTooLarge(ApiError):
+    # Linq publishes no code for it; 1003 is "bad body".
+    status, code, message = 413, 1003, "The request body is too large."
+
+
+class HeadersTooLarge(ApiError):
+    status, code, message = 431, 1003, "The request headers are too large."
+
+
 class RateLimited(ApiError):
     status, code, message = 429, 1007, "Rate limit exceeded."
 

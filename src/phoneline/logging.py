@@ -21,7 +21,10 @@ def _add_trace_id(_logger: Any, _method: str, event: MutableMapping[str, Any]) -
 
 def configure_logging(log_format: str = "json", level: str = "info") -> None:
     renderer: Any = (
-        structlog.dev.ConsoleRenderer() if log_format == "console" else structlog.processors.JSONRenderer()
+        # Colours only on a terminal: in a file or a pipe the escape codes are noise.
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        if log_format == "console"
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[

@@ -22,5 +22,8 @@ class Principal:
         return f"api_key:{self.api_key_prefix}"
 
 
+# Where the HTTP layer leaves the caller's partner id in the ASGI scope, for the access log (never the key).
+PARTNER_ID_SCOPE_KEY = "phoneline.partner_id"
+
 # Cached in place of a Principal for a key known to be wrong, so bad keys do not hammer the database.
 INVALID_KEY = Principal(partner_id=uuid.UUID(int=0), api_key_id=uuid.UUID(int=0), api_key_prefix="")

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     log_format: str = "json"
     log_level: str = "info"
+    # --- request limits (docs/api.md, "Limits"): checked before anything is parsed or authenticated.
+    # A larger body is 413. Attachment uploads have their own limit, set on their path.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Request line plus headers; above it 431 (and `phoneline serve` makes uvicorn refuse it unread).
+    max_header_bytes: int = Field(default=16 * 1024, ge=4096)
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
     # How long a partner's rendered line list and an API key lookup may be served from memory.
     # The contract: an operator's change shows in list responses within one second.
     list_cache_ttl_s: float = 0.5
@@ -155,7 +162,15 @@ class Settings(BaseSettings):
     # Slack allows about one message per second per incoming webhook: changes this close are combined.
     slack_coalesce_s: float = 1.0
 
-    @field_validator("admin_token", "secret_key", "bridge_secret", "redis_url", "bridge_url", mode="before")
+    @field_validator(
+        "admin_token",
+        "secret_key",
+        "bridge_secret",
+        "redis_url",
+        "bridge_url",
+        "metrics_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

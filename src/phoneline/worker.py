@@ -29,6 +29,7 @@ from phoneline.jobs.retry import RetryPolicy
 from phoneline.jobs.runtime import Runner, Task
 from phoneline.jobs.status import KindStatus, set_gauges
 from phoneline.notify.tasks import AlertDeliveries
+from phoneline.ops.access import CHALLENGE, metrics_access_allowed
 from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings, libpq_conninfo
 from phoneline.transport.runtime import Sending
@@ -121,7 +122,13 @@ def render_metrics() -> bytes:
 def metrics_app(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Starlette:
     """`phoneline worker --metrics-port`: GET /metrics (with the job gauges read at scrape time)."""
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_access_allowed(settings.metrics_token, request.headers.get("authorization")):
+            return Response(
+                b"Metrics need `Authorization: Bearer <PHONELINE_METRICS_TOKEN>`.\n",
+                status_code=401,
+                headers=dict(CHALLENGE),
+            )
         async with sessions() as session:
             now = utcnow()
             set_gauges(await job_status(session, settings, now), now)

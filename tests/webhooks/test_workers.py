@@ -311,16 +311,19 @@ def test_worker_metrics_count_its_attempts(
         target_url=receiver.url + "/hook", subscribed_events=[STATUS]
     )
     port = free_port()
-    start_worker("--metrics-port", str(port))
+    start_worker("--metrics-port", str(port), metrics_token="scrape-token")
     cli("lines", "flag", "+12025550123")
     cli("lines", "unflag", "+12025550123")
     receiver.wait_for_count(2)
 
+    scrape = {"Authorization": "Bearer scrape-token"}
+    assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 401  # PHONELINE_METRICS_TOKEN
+
     def attempts() -> float:
-        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=scrape).text
         return metric(scraped, "phoneline_job_attempts_total", kind="webhook_delivery", outcome="succeeded")
 
     assert wait_until(lambda: attempts() == 2, what="two attempts counted")
-    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=scrape).text
     assert metric(scraped, "phoneline_job_backlog", kind="webhook_delivery") == 0
     assert "phoneline_job_attempt_duration_seconds_bucket" in scraped

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from phoneline.errors import (
     ApiError,
     InvalidBody,
+    InvalidMessageContent,
     InvalidParameter,
     MethodNotAllowed,
     MissingField,
@@ -28,9 +29,15 @@ def _render(error: ApiError, doc_base: str) -> Response:
     return Response(body, status_code=error.status, headers=headers, media_type="application/json")
 
 
+# Linq: what is wrong inside a message is 1004 (bad message content), elsewhere in a body 1003.
+MESSAGE_FIELDS = ("message", "continuation_message")
+
+
 def translate_validation_error(errors: list[Any]) -> ApiError:
     """FastAPI's 422 becomes a 400 with a 1xxx code and one sentence naming the field."""
-    first = errors[0] if errors else {"type": "value_error", "loc": ("body",), "msg": "invalid"}
+    first: dict[str, Any] = (
+        errors[0] if errors else {"type": "value_error", "loc": ("body",), "msg": "invalid"}
+    )
     location = [str(part) for part in first.get("loc", ())]
     source = location[0] if location else "body"
     field = ".".join(location[1:])
@@ -44,6 +51,11 @@ def translate_validation_error(errors: list[Any]) -> ApiError:
         return MissingField(f"Missing required field '{field}'.")
     if source in ("query", "path", "header", "cookie"):
         return InvalidParameter(f"Invalid {source} parameter '{field}': {message}.")
+    # Text found anywhere in the body is reported with its own path (phoneline/inputs.py).
+    context = first.get("ctx") or {}
+    where = str(context.get("what", "")) if kind == "unstorable_text" else field
+    if where.startswith(MESSAGE_FIELDS):
+        return InvalidMessageContent(f"Invalid field '{where}': {message}.")
     if not field:
         return InvalidBody(f"The request body is not valid: {message}.")
     return InvalidBody(f"Invalid field '{field}': {message}.")

@@ -16,10 +16,9 @@ from urllib.parse import unquote, urlsplit
 from phoneline.chats.models import Attachment
 from phoneline.chats.schemas import AppPartIn, LinkPartIn, MediaPartIn, MessageIn, TextPartIn
 from phoneline.errors import InvalidMessageContent, InvalidParameter
+from phoneline.inputs import MAX_PARTS, MAX_TEXT_LENGTH
 
-MAX_PARTS = 100
 MAX_URL_MEDIA_PARTS = 40
-MAX_TEXT_LENGTH = 20_000
 _URL_IN_TEXT = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 
 

@@ -1,4 +1,5 @@
-"""Voice memos fetched by URL: the outbound-URL rule, a bounded download and an audio type check.
+"""Media by URL: the outbound-URL rule for media parts handed to the carrier, and voice memos fetched
+by URL (the rule, a bounded download and an audio type check).
 
 The fetch goes through `net.outbound.open_stream`, the one rule every URL phoneline calls must pass
 (https; a host that resolves only to public addresses; the connection goes to the address checked),
@@ -14,8 +15,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from phoneline.chats.models import Attachment
+from phoneline.chats.schemas import MediaPartIn, MessageIn
 from phoneline.errors import InvalidParameter
-from phoneline.net.outbound import check_url, open_stream
+from phoneline.net.outbound import check_url, open_stream, validate_url
 from phoneline.settings import Settings
 
 # Linq's voice memo formats, by what the file's first bytes say (the server checks content, not names).
@@ -52,6 +54,18 @@ def sniff_audio(head: bytes) -> str | None:
         if head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # MPEG audio frame sync, layer I-III
             return "audio/mpeg"
     return None
+
+
+async def check_media_urls(message: MessageIn, settings: Settings) -> None:
+    """Media parts given by URL go to the carrier as they are: each must pass the outbound rule
+    (OutboundRefused, a 400) before anything is stored, as if phoneline fetched it itself."""
+    for index, part in enumerate(message.parts or []):
+        if isinstance(part, MediaPartIn) and part.url is not None:
+            await validate_url(
+                part.url,
+                allow_private=settings.allow_private_webhook_targets,
+                what=f"media URL of part {index}",
+            )
 
 
 def require_audio_type(mime_type: str) -> None:

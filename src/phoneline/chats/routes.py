@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from phoneline import inputs
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
-from phoneline.chats import idempotency, media, schemas, service
+from phoneline.chats import content, idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.partners.auth import Partner
@@ -100,11 +101,19 @@ async def _send_once(
     raise AssertionError("unreachable")
 
 
+async def _check_content(message: schemas.MessageIn, sending: Sending) -> None:
+    """Content rules, then media URLs under the outbound rule (a DNS lookup, so outside any
+    transaction): both refuse before anything is stored."""
+    content.check_parts(message)
+    await media.check_media_urls(message, sending.settings)
+
+
 @router.post("/chats", response_model=schemas.ChatCreatedOut, status_code=201, summary="Create a chat")
 async def create_chat(
     body: schemas.CreateChatIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    await _check_content(body.message, sending)
     return await _send_once(
         request, partner, key, 201,
         lambda session: service.create_chat(session, sending.sender, partner, body, key),
@@ -116,10 +125,10 @@ async def list_chats(
     partner: Partner,
     sending: SendingDep,
     session: DbSession,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=inputs.MAX_HANDLE_LENGTH)] = None,
+    to: Annotated[str | None, Query(max_length=inputs.MAX_HANDLE_LENGTH)] = None,
     limit: int | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     listing = await service.list_chats(
         session, partner, sending.doc_base, from_number=from_, to_handle=to, limit=limit, cursor=cursor
@@ -146,6 +155,7 @@ async def send_message(
     sending: SendingDep,
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    await _check_content(body.message, sending)
     return await _send_once(
         request, partner, key, 202,
         lambda session: service.send_to_chat(session, sending.sender, partner, chat_id, body, key),
@@ -160,7 +170,7 @@ async def list_messages(
     partner: Partner,
     session: DbSession,
     limit: int | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     return _ok(await service.list_messages(session, partner, chat_id, limit=limit, cursor=cursor))
 
@@ -210,6 +220,7 @@ async def send_auto(
     body: schemas.AutoSendIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    await _check_content(body.message, sending)
     return await _send_once(
         request, partner, key, 202,
         lambda session: service.auto_send(session, sending.sender, partner, body, key),

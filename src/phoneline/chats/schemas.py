@@ -6,41 +6,47 @@ are rendered from rows by the functions at the bottom and serialised once, to by
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticSerializationError
 
+from phoneline import inputs
 from phoneline.chats.models import Chat, ChatHandle, Message
 from phoneline.db.base import as_utc
+from phoneline.inputs import Handle, Identifier, MessageText, Name, RequestModel, Url
 
 ServiceType = Literal["iMessage", "SMS", "RCS"]
 CHAT_HEALTH_GUIDE_PATH = "/guides/phone-health"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # --- requests ------------------------------------------------------------------------------------
 
 
-class TextPartIn(BaseModel):
+class TextPartIn(RequestModel):
     type: Literal["text"]
-    value: str
+    value: MessageText
     # Accepted and passed through (iMessage formatting); phoneline does not interpret them.
-    text_decorations: list[dict[str, Any]] | None = None
+    text_decorations: list[dict[str, Any]] | None = Field(None, max_length=inputs.MAX_TEXT_DECORATIONS)
 
 
-class MediaPartIn(BaseModel):
+class MediaPartIn(RequestModel):
     type: Literal["media"]
-    url: str | None = None
-    attachment_id: str | None = None
+    url: Url | None = None
+    attachment_id: Identifier | None = None
     sticker: bool | None = None
 
 
-class LinkPartIn(BaseModel):
+class LinkPartIn(RequestModel):
     type: Literal["link"]
-    value: str
+    value: Url
 
 
-class AppPartIn(BaseModel):
+class AppPartIn(RequestModel):
     """iMessage app cards and App Clips: parsed so they can be refused with a clear message."""
 
     model_config = ConfigDict(extra="allow")
@@ -50,53 +56,53 @@ class AppPartIn(BaseModel):
 PartIn = Annotated[TextPartIn | MediaPartIn | LinkPartIn | AppPartIn, Field(discriminator="type")]
 
 
-class EffectIn(BaseModel):
-    name: str | None = None
+class EffectIn(RequestModel):
+    name: Name | None = None
     type: Literal["screen", "bubble"] | None = None
 
 
-class ReplyToIn(BaseModel):
-    message_id: str
-    part_index: int | None = Field(None, ge=0)
+class ReplyToIn(RequestModel):
+    message_id: Identifier
+    part_index: int | None = Field(None, ge=0, le=inputs.MAX_PARTS)
 
 
-class MessageIn(BaseModel):
-    parts: list[PartIn] | None = None
+class MessageIn(RequestModel):
+    parts: list[PartIn] | None = Field(None, max_length=inputs.MAX_PARTS)
     experience: dict[str, Any] | None = None
     effect: EffectIn | None = None
     reply_to: ReplyToIn | None = None
     preferred_service: ServiceType | None = None
-    idempotency_key: str | None = Field(None, min_length=1, max_length=255)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=inputs.MAX_IDEMPOTENCY_KEY_LENGTH)
 
 
-class CreateChatIn(BaseModel):
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1, max_length=32)
+class CreateChatIn(RequestModel):
+    from_: Handle = Field(alias="from")
+    to: list[Handle] = Field(min_length=1, max_length=inputs.MAX_RECIPIENTS)
     message: MessageIn
     override_optout: bool = False
 
 
-class SendMessageIn(BaseModel):
+class SendMessageIn(RequestModel):
     message: MessageIn
     override_optout: bool = False
 
 
-class VoiceMemoIn(BaseModel):
-    voice_memo_url: str | None = None
-    attachment_id: str | None = None
+class VoiceMemoIn(RequestModel):
+    voice_memo_url: Url | None = None
+    attachment_id: Identifier | None = None
     override_optout: bool = False
     # Linq accepts a stray `from`; it must name the chat's own line.
-    from_: str | None = Field(None, alias="from")
+    from_: Handle | None = Field(None, alias="from")
 
 
-class ContinuationMessageIn(BaseModel):
-    text: str = Field(min_length=1)
+class ContinuationMessageIn(RequestModel):
+    text: MessageText = Field(min_length=1)
 
 
-class AutoSendIn(BaseModel):
-    to: list[str] = Field(min_length=1, max_length=32)
+class AutoSendIn(RequestModel):
+    to: list[Handle] = Field(min_length=1, max_length=inputs.MAX_RECIPIENTS)
     message: MessageIn
-    exclude_from: list[str] | None = None
+    exclude_from: list[Handle] | None = Field(None, max_length=inputs.MAX_LINE_LIST)
     continuation_message: ContinuationMessageIn | None = None
     override_optout: bool = False
 
@@ -242,7 +248,13 @@ class VoiceMemoSentOut(BaseModel):
 
 
 def to_json(model: BaseModel) -> bytes:
-    return model.model_dump_json(by_alias=True).encode()
+    try:
+        return model.model_dump_json(by_alias=True).encode()
+    except PydanticSerializationError:
+        # A row stored before text was checked (phoneline/inputs.py) may hold a lone surrogate, which
+        # has no UTF-8 form: it is shown as U+FFFD, so such a row never makes a read fail.
+        text = json.dumps(model.model_dump(mode="json", by_alias=True), ensure_ascii=False)
+        return _LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
 # --- rendering -----------------------------------------------------------------------------------

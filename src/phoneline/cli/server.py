@@ -45,7 +45,9 @@ def serve(
     host: str | None = typer.Option(None, help="Interface to bind (default PHONELINE_HOST or 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default PHONELINE_PORT or 8080)."),
     workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
-    log_format: str = typer.Option("json", help="json or console."),
+    log_format: str | None = typer.Option(
+        None, help="json or console (default PHONELINE_LOG_FORMAT or json)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Serve the partner API, admin API and dashboard (migrates SQLite first)."""
@@ -59,7 +61,7 @@ def serve(
     # The factory re-reads settings in each worker, so pass the CLI's choices through the environment.
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
-    os.environ["PHONELINE_LOG_FORMAT"] = log_format
+    os.environ["PHONELINE_LOG_FORMAT"] = log_format or settings.log_format
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # One /metrics across the processes: each writes its samples here, any scrape sums them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="phoneline-metrics-")
@@ -94,8 +96,13 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # phoneline writes its own access log (api/middleware.py).
         access_log=False,
         log_level="warning",
+        # httptools, with the header limit it lacks (api/http_protocol.py): an oversized header is
+        # refused before it is read whole. The limit travels in uvicorn's own setting for it.
+        http="phoneline.api.http_protocol:BoundedHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
+from phoneline.dashboard.forms import FormText, SearchText
 from phoneline.dashboard.session import (
     OPERATOR_ACCOUNT,
     csrf_ok,
@@ -36,7 +37,7 @@ from phoneline.worker import jobs_overview
 router = APIRouter(prefix="/console", include_in_schema=False)
 Operator = Annotated[str, Depends(operator_session)]
 T = TypeVar("T")
-Csrf = Annotated[str, Form()]
+Csrf = FormText
 
 
 async def perform(request: Request, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -112,7 +113,7 @@ async def partners_page(request: Request, _operator: Operator) -> HTMLResponse:
 
 @router.post("/partners", response_model=None)
 async def create_partner(
-    request: Request, _operator: Operator, name: Annotated[str, Form()] = "", csrf: Csrf = ""
+    request: Request, _operator: Operator, name: FormText = "", csrf: Csrf = ""
 ) -> Response:
     if not csrf_ok(request, csrf):
         flash(request, "Your form expired; please try again.", "error")
@@ -182,7 +183,7 @@ async def revoke_key(
 
 
 @router.get("/lines", response_class=HTMLResponse)
-async def lines_page(request: Request, _operator: Operator, q: str = "") -> HTMLResponse:
+async def lines_page(request: Request, _operator: Operator, q: SearchText = "") -> HTMLResponse:
     runtime = get_runtime(request)
     async with runtime.sessions() as session:
         found = await lines.search_lines(session, q)
@@ -196,10 +197,10 @@ async def lines_page(request: Request, _operator: Operator, q: str = "") -> HTML
 async def assign_line(
     request: Request,
     actor: Operator,
-    number: Annotated[str, Form()] = "",
-    partner_id: Annotated[str, Form()] = "",
-    line_type: Annotated[str, Form()] = "iMessage",
-    reason: Annotated[str, Form()] = "",
+    number: FormText = "",
+    partner_id: FormText = "",
+    line_type: FormText = "iMessage",
+    reason: FormText = "",
     csrf: Csrf = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
@@ -263,8 +264,8 @@ async def line_action(
     number: str,
     action: str,
     actor: Operator,
-    reason: Annotated[str, Form()] = "",
-    partner_id: Annotated[str, Form()] = "",
+    reason: FormText = "",
+    partner_id: FormText = "",
     csrf: Csrf = "",
 ) -> Response:
     target = f"/console/lines/{number}"

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
+from phoneline.dashboard.forms import FormText
 from phoneline.dashboard.session import csrf_ok, flash, partner_session
 from phoneline.dashboard.templating import render
 from phoneline.db.base import utcnow
@@ -24,7 +25,7 @@ from phoneline.webhooks import partner_log
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PartnerPage = Annotated[Principal, Depends(partner_session)]
-Field = Annotated[str, Form()]
+Field = FormText
 T = TypeVar("T")
 EXPIRED = "Your form expired; please try again."
 

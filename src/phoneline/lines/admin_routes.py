@@ -7,27 +7,29 @@ import uuid
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from phoneline import inputs
 from phoneline.api.deps import AdminActor, DbSession, RuntimeDep
+from phoneline.inputs import Handle, Identifier, Name, Reason, RequestModel
 from phoneline.lines import schemas, service
 from phoneline.lines.models import Line
 
 router = APIRouter(prefix="/admin/v1/lines", tags=["admin: lines"])
 
 
-class AssignRequest(BaseModel):
-    number: str
-    partner_id: str
-    line_type: str | None = None
-    reason: str | None = None
+class AssignRequest(RequestModel):
+    number: Handle
+    partner_id: Identifier
+    line_type: Name | None = None
+    reason: Reason | None = None
 
 
-class MoveRequest(BaseModel):
-    partner_id: str
-    reason: str | None = None
+class MoveRequest(RequestModel):
+    partner_id: Identifier
+    reason: Reason | None = None
 
 
-class ReasonRequest(BaseModel):
-    reason: str | None = None
+class ReasonRequest(RequestModel):
+    reason: Reason | None = None
 
 
 class OperatorLineList(BaseModel):
@@ -48,7 +50,10 @@ def _shown(runtime: RuntimeDep, line: Line, *also_forget: uuid.UUID | None) -> s
 
 @router.get("", response_model=OperatorLineList)
 async def list_lines(
-    _actor: AdminActor, runtime: RuntimeDep, session: DbSession, partner_id: str | None = Query(None)
+    _actor: AdminActor,
+    runtime: RuntimeDep,
+    session: DbSession,
+    partner_id: str | None = Query(None, max_length=inputs.MAX_ID_LENGTH),
 ) -> OperatorLineList:
     lines = await service.list_lines(session, partner_id)
     return OperatorLineList(lines=[schemas.operator_line(line, runtime.settings.base_url) for line in lines])

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from phoneline.db.base import as_utc
+from phoneline.inputs import Handle, RequestModel
 from phoneline.lines.models import Line, LineHistory
 from phoneline.reputation.pacing_guard import PacingOut
 
@@ -57,9 +58,9 @@ class LegacyPhoneNumberList(BaseModel):
     phone_numbers: list[LegacyPhoneNumber]
 
 
-class ForwardingUpdate(BaseModel):
+class ForwardingUpdate(RequestModel):
     # Required but nullable: null or "" clears the forwarding number.
-    forwarding_number: str | None
+    forwarding_number: Handle | None
 
 
 class ForwardingUpdated(BaseModel):

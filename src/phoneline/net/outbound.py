@@ -1,7 +1,10 @@
-"""The one rule for every URL phoneline calls out to: webhook targets, Slack, PagerDuty, fetched media.
+"""The one rule for every URL phoneline calls out to or hands on: webhook targets, Slack, PagerDuty,
+voice memos it fetches, and media parts by URL it passes to the carrier.
 
 A URL must be https and its host must resolve only to public unicast addresses (no loopback, private,
 link-local, multicast or otherwise reserved range), so a partner cannot point us at our own network.
+An IPv6 address that carries an IPv4 one (IPv4-mapped and -translated, IPv4-compatible, NAT64, 6to4,
+Teredo) is judged by that IPv4 address: `[64:ff9b::a9fe:a9fe]` is the metadata address behind NAT64.
 PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true (development, tests) lifts both parts of the rule.
 
 The rule is checked when a URL is saved (`validate_url`) and again on every request (`open_stream`),
@@ -29,8 +32,7 @@ import httpcore
 import httpx
 
 from phoneline.errors import InvalidParameter
-
-MAX_URL_LENGTH = 2048
+from phoneline.inputs import MAX_URL_LENGTH
 
 
 class OutboundRefused(InvalidParameter):
@@ -41,12 +43,41 @@ class UnresolvableHost(OutboundRefused):
     """The host name does not resolve (now). At delivery time this is a network error, retried."""
 
 
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever its spelling
+# IPv6 forms whose last 32 bits are an IPv4 address the packet ends up at: NAT64's well-known prefix
+# (RFC 6052), IPv4-translated (RFC 2765) and IPv4-compatible (deprecated, RFC 4291).
+_LAST_32_BITS_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+    ipaddress.IPv6Network("::/96"),
+)
+# Local-use NAT64 (RFC 8215): not globally reachable, and where it embeds IPv4 depends on the
+# operator's prefix length, so nothing in it is allowed (Python before 3.12 calls it global).
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _public_ipv4(ip: ipaddress.IPv4Address) -> bool:
     # `is_global` excludes loopback, RFC 1918, link-local, CGNAT, documentation and reserved ranges;
     # some multicast ranges count as "global", so multicast is excluded explicitly.
+    return ip.is_global and not ip.is_multicast
+
+
+def is_public_address(address: str) -> bool:
+    """Whether `address` is globally routable; an IPv6 form that embeds IPv4 is decided on that IPv4."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _public_ipv4(ip)
+    if ip in _LOCAL_NAT64:
+        return False
+    if ip.ipv4_mapped is not None:  # ::ffff:127.0.0.1 is loopback, whatever its spelling
+        return _public_ipv4(ip.ipv4_mapped)
+    if ip.sixtofour is not None:  # 2002::/16
+        return _public_ipv4(ip.sixtofour)
+    if ip.teredo is not None:  # 2001::/32: reached through the server, delivered to the client
+        server, client = ip.teredo
+        return _public_ipv4(server) and _public_ipv4(client)
+    for network in _LAST_32_BITS_IPV4:
+        if ip in network:
+            return _public_ipv4(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return ip.is_global and not ip.is_multicast
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from phoneline.inputs import MAX_LINE_LIST, Handle, Name, RequestModel, Url
 
 
-class AlertSettingsUpdate(BaseModel):
+class AlertSettingsUpdate(RequestModel):
     """Every field optional; `""` or null clears the Slack URL or the routing key."""
 
-    slack_webhook_url: str | None = None
-    slack_on: str | None = None
-    pagerduty_routing_key: str | None = None
-    production_lines: list[str] | None = None
+    slack_webhook_url: Url | None = None
+    slack_on: Name | None = None
+    pagerduty_routing_key: Name | None = None
+    production_lines: list[Handle] | None = Field(None, max_length=MAX_LINE_LIST)
     # Not an alert, but the same "API Tooling" settings page: advise or enforce (reputation/pacing.py).
-    pacing: str | None = None
+    pacing: Name | None = None
 
 
 class AlertSettingsOut(BaseModel):

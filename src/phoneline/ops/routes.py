@@ -1,10 +1,11 @@
-"""`GET /healthz` (liveness + database) and `GET /metrics` (Prometheus text format)."""
+"""`GET /healthz` (liveness + database) and `GET /metrics` (Prometheus text format; PHONELINE_METRICS_TOKEN
+protects it, ops/access.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.responses import Response
@@ -17,6 +18,7 @@ from phoneline.jobs.status import set_gauges
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
 from phoneline.metrics import LINES, TRANSPORT_HANDOVER_OVERDUE, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
+from phoneline.ops.access import require_metrics_access
 from phoneline.webhooks.repository import backlog
 from phoneline.worker import job_status, render_metrics
 
@@ -34,7 +36,8 @@ async def healthz(runtime: RuntimeDep) -> Response:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    require_metrics_access(runtime.settings.metrics_token, request.headers.get("authorization"))
     async with runtime.sessions() as session:
         counts = {(status, health): n for status, health, n in await count_by_status_and_health(session)}
         now = utcnow()

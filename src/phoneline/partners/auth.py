@@ -11,7 +11,7 @@ from phoneline.api.deps import bearer_token, get_runtime
 from phoneline.errors import Unauthorized
 from phoneline.partners.repository import find_key_by_hash, partner_pacing_mode
 from phoneline.partners.service import hash_key
-from phoneline.principal import INVALID_KEY, Principal
+from phoneline.principal import INVALID_KEY, PARTNER_ID_SCOPE_KEY, Principal
 
 
 async def current_partner(request: Request) -> Principal:
@@ -35,6 +35,7 @@ async def current_partner(request: Request) -> Principal:
     principal = await runtime.api_keys.get(digest, load)
     if principal is INVALID_KEY:
         raise Unauthorized("Invalid or revoked API key.")
+    request.scope[PARTNER_ID_SCOPE_KEY] = str(principal.partner_id)
     return principal
 
 

@@ -8,12 +8,13 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from phoneline.db.base import as_utc
+from phoneline.inputs import Name, RequestModel
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.partners.service import IssuedKey
 
 
-class PartnerCreate(BaseModel):
-    name: str
+class PartnerCreate(RequestModel):
+    name: Name
 
 
 class PartnerOut(BaseModel):

@@ -10,17 +10,19 @@ can forget the report.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from phoneline.api.deps import DbSession
+from phoneline.api.handlers import translate_validation_error
 from phoneline.chats import service as chats
 from phoneline.chats.routes import SendingDep
 from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
+from phoneline.inputs import MAX_PARTS, Handle, Identifier, MessageText, Reason, RequestModel
 from phoneline.lines import service as lines
 from phoneline.transport import repository, signing
 from phoneline.transport.base import DeliveryReport, InboundMessage
@@ -35,30 +37,33 @@ PRUNE_EVERY_S = 60.0
 _last_prune = 0.0
 
 
-class DeliveryReportIn(BaseModel):
-    message_id: str
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class DeliveryReportIn(RequestModel):
+    message_id: Identifier
     status: Literal["delivered", "failed", "read"]
     code: int | None = None
-    reason: str | None = None
+    reason: Reason | None = None
 
 
-class DeliveryReportsIn(BaseModel):
+class DeliveryReportsIn(RequestModel):
     reports: list[DeliveryReportIn] = Field(min_length=1, max_length=1000)
 
 
-class InboundIn(BaseModel):
-    line: str
-    sender: str = Field(alias="from")
-    text: str | None = None
-    parts: list[dict[str, object]] | None = None
-    chat_id: str | None = None
+class InboundIn(RequestModel):
+    line: Handle
+    sender: Handle = Field(alias="from")
+    text: MessageText | None = None
+    parts: list[dict[str, object]] | None = Field(None, max_length=MAX_PARTS)
+    chat_id: Identifier | None = None
     service: Literal["iMessage", "SMS", "RCS"] | None = None
 
 
-class LineStatusIn(BaseModel):
-    line: str
+class LineStatusIn(RequestModel):
+    line: Handle
     status: Literal["FLAGGED", "ACTIVE"]
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 async def _verified(request: Request, sending: SendingDep, session: AsyncSession) -> bytes:
@@ -85,13 +90,21 @@ async def _verified(request: Request, sending: SendingDep, session: AsyncSession
     return body
 
 
+def _parse(model: type[ModelT], body: bytes) -> ModelT:
+    # Parsed here, after the signature check, so a malformed body is the same 400 as on the partner API.
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise translate_validation_error(list(error.errors())) from None
+
+
 def _json(text: str) -> Response:
     return Response(text.encode(), media_type="application/json")
 
 
 @router.post("/delivery_reports")
 async def delivery_reports(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = DeliveryReportsIn.model_validate_json(await _verified(request, sending, session))
+    body = _parse(DeliveryReportsIn, await _verified(request, sending, session))
     reports = [DeliveryReport(r.message_id, r.status, r.code, r.reason) for r in body.reports]
     if any(r.status == "failed" and r.code is None for r in reports):
         raise InvalidBody("A failed report needs a `code`.")
@@ -101,7 +114,7 @@ async def delivery_reports(request: Request, sending: SendingDep, session: DbSes
 
 @router.post("/inbound")
 async def inbound(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = InboundIn.model_validate_json(await _verified(request, sending, session))
+    body = _parse(InboundIn, await _verified(request, sending, session))
     if (body.text is None) == (body.parts is None):
         raise InvalidBody("Give exactly one of `text` or `parts`.")
     parts = body.parts if body.parts is not None else [{"type": "text", "value": body.text}]
@@ -112,7 +125,7 @@ async def inbound(request: Request, sending: SendingDep, session: DbSession) -> 
 
 @router.post("/line_status")
 async def line_status(request: Request, sending: SendingDep, session: DbSession) -> Response:
-    body = LineStatusIn.model_validate_json(await _verified(request, sending, session))
+    body = _parse(LineStatusIn, await _verified(request, sending, session))
     change = lines.flag_line if body.status == "FLAGGED" else lines.unflag_line
     line = await change(session, body.line, actor=CARRIER_ACTOR, reason=body.reason)
     sending.forget_partner_lines(line.partner_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from phoneline import inputs
 from phoneline.api.deps import AdminActor, DbSession
 from phoneline.db.base import as_utc
 from phoneline.partners.service import require_partner
@@ -27,7 +28,9 @@ class ReplayRequest(BaseModel):
 
 @router.get("/subscriptions", response_model=schemas.OperatorSubscriptionList)
 async def list_subscriptions(
-    _actor: AdminActor, session: DbSession, partner_id: str | None = Query(None)
+    _actor: AdminActor,
+    session: DbSession,
+    partner_id: str | None = Query(None, max_length=inputs.MAX_ID_LENGTH),
 ) -> schemas.OperatorSubscriptionList:
     partner = await require_partner(session, partner_id) if partner_id else None
     found = await repository.list_all(session, partner.id if partner else None)
@@ -38,8 +41,8 @@ async def list_subscriptions(
 async def list_deliveries(
     _actor: AdminActor,
     session: DbSession,
-    subscription_id: str = Query(...),
-    state: str | None = Query(None),
+    subscription_id: str = Query(..., max_length=inputs.MAX_ID_LENGTH),
+    state: str | None = Query(None, max_length=inputs.MAX_NAME_LENGTH),
     limit: int = Query(operations.DEFAULT_LOG_LIMIT, ge=1, le=1000),
 ) -> schemas.DeliveryList:
     return await operations.delivery_log(session, subscription_id, limit=limit, state=state)

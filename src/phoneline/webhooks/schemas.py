@@ -7,27 +7,29 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from phoneline import inputs
 from phoneline.db.base import as_utc
+from phoneline.inputs import EventType, Handle, Name, RequestModel, Url
 from phoneline.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
-class SubscriptionCreate(BaseModel):
-    target_url: str
-    subscribed_events: list[str]
-    phone_numbers: list[str] | None = None
-    routing_id_header: str | None = None
-    routing_key_header: str | None = None
+class SubscriptionCreate(RequestModel):
+    target_url: Url
+    subscribed_events: list[EventType] = Field(max_length=inputs.MAX_EVENT_TYPES)
+    phone_numbers: list[Handle] | None = Field(None, max_length=inputs.MAX_LINE_LIST)
+    routing_id_header: Name | None = None
+    routing_key_header: Name | None = None
 
 
-class SubscriptionUpdate(BaseModel):
+class SubscriptionUpdate(RequestModel):
     """Every field optional; `phone_numbers: null` (or []) clears the filter, so presence matters."""
 
-    target_url: str | None = None
-    subscribed_events: list[str] | None = None
+    target_url: Url | None = None
+    subscribed_events: list[EventType] | None = Field(None, max_length=inputs.MAX_EVENT_TYPES)
     is_active: bool | None = None
-    phone_numbers: list[str] | None = None
-    routing_id_header: str | None = None
-    routing_key_header: str | None = None
+    phone_numbers: list[Handle] | None = Field(None, max_length=inputs.MAX_LINE_LIST)
+    routing_id_header: Name | None = None
+    routing_key_header: Name | None = None
 
 
 class Subscription(BaseModel):
@@ -145,7 +147,7 @@ class DeliveriesCreated(BaseModel):
     deliveries: list[DeliveryOut]
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(RequestModel):
     since: datetime
 
 

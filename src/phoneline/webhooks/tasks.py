@@ -241,28 +241,33 @@ class WebhookDeliveries:
     async def _send(
         self, lane: httpx.AsyncHTTPTransport, job: queue.DeliveryJob, started: datetime
     ) -> AttemptResult:
+        # A delivery that cannot be signed or rendered never will be: it fails for good at once, with
+        # the reason in the delivery log, so the line's later events are not held behind it.
         try:
             secret = self._signing_secret(job.signing_secret_encrypted)
         except (SecretKeyMissing, SecretUnreadable) as error:
-            return AttemptResult(started, 0.0, Verdict.RETRYABLE, error=f"cannot sign: {error}")
-        body = envelope_body(
-            event_id=job.event_id,
-            event_type=job.event_type,
-            created_at=job.event_created_at,
-            trace_id=job.trace_id,
-            partner_id=job.partner_id,
-            data=job.data,
-            webhook_version=job.webhook_version,
-        )
-        headers = signed_headers(
-            secret=secret,
-            event_id=job.event_id,
-            event_type=job.event_type,
-            subscription_id=job.subscription_id,
-            body=body,
-            sent_at=started,
-            sequence=job.event_seq,
-        )
+            return AttemptResult(started, 0.0, Verdict.FINAL, error=f"cannot sign: {error}")
+        try:
+            body = envelope_body(
+                event_id=job.event_id,
+                event_type=job.event_type,
+                created_at=job.event_created_at,
+                trace_id=job.trace_id,
+                partner_id=job.partner_id,
+                data=job.data,
+                webhook_version=job.webhook_version,
+            )
+            headers = signed_headers(
+                secret=secret,
+                event_id=job.event_id,
+                event_type=job.event_type,
+                subscription_id=job.subscription_id,
+                body=body,
+                sent_at=started,
+                sequence=job.event_seq,
+            )
+        except (TypeError, ValueError) as error:  # UnicodeEncodeError is a ValueError
+            return AttemptResult(started, 0.0, Verdict.FINAL, error=f"cannot render the event: {error}")
         return await sender.post(
             lane,
             job.target_url,
