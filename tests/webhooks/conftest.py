@@ -146,7 +146,12 @@ def deliveries(cli: Any, subscription_id: str) -> list[dict[str, Any]]:
 
 
 def wait_for_deliveries(
-    cli: Any, subscription_id: str, condition: Callable[[list[dict[str, Any]]], bool], what: str
+    cli: Any,
+    subscription_id: str,
+    condition: Callable[[list[dict[str, Any]]], bool],
+    what: str,
+    *,
+    timeout: float = 15.0,
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
@@ -154,5 +159,5 @@ def wait_for_deliveries(
         found[:] = deliveries(cli, subscription_id)
         return condition(found)
 
-    wait_until(check, what=what)
+    wait_until(check, what=what, timeout=timeout)
     return found

@@ -235,15 +235,31 @@ def test_a_worker_whose_lease_was_taken_over_cannot_overwrite_the_new_owners_res
         target_url=receiver.url + "/hook", subscribed_events=[STATUS]
     )
     settings = {"job_lease_s": 1.0, "webhook_timeout_s": 30.0}
-    stalled = start_worker(**settings)
+    # Its attempt in flight, the stalled worker idles between heartbeats (no polling), so a stop
+    # rarely lands inside one of its transactions, which would hold the row it leased.
+    stalled = start_worker(**settings, webhook_poll_interval_s=60.0)
     cli("lines", "flag", "+12025550123")
     receiver.wait_for_count(1)
-    os.kill(stalled.pid, signal.SIGSTOP)  # no more heartbeats: its lease runs out
     try:
         start_worker(**settings)
-        [delivery] = wait_for_deliveries(
-            cli, subscription.id, lambda found: found[0]["state"] == "succeeded", "the new owner's success"
-        )
+
+        def taken_over() -> bool:
+            # Stopped mid-transaction after all: let it finish that transaction, then stop it again.
+            os.kill(stalled.pid, signal.SIGSTOP)  # no more heartbeats: its lease runs out
+            try:
+                wait_for_deliveries(
+                    cli,
+                    subscription.id,
+                    lambda found: found[0]["state"] == "succeeded",
+                    "takeover",
+                    timeout=5,
+                )
+            except AssertionError:
+                os.kill(stalled.pid, signal.SIGCONT)
+                return False
+            return True
+
+        wait_until(taken_over, timeout=45, what="the new owner's success")
     finally:
         release.set()
         os.kill(stalled.pid, signal.SIGCONT)
