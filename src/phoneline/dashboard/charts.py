@@ -1,10 +1,11 @@
-"""A server-rendered SVG line chart of a line's daily activity: no JavaScript, no chart library."""
+"""Server-rendered SVG charts (a line's activity, the lines list's health trend): no JavaScript, no chart
+library, nothing a Content-Security-Policy without inline script would block."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from phoneline.chats.models import LineActivity
 
@@ -78,3 +79,45 @@ def daily_chart(rows: Sequence[LineActivity], today: date, days: int = 30) -> Ch
     gridlines = [(y(y_max * k // 4), y_max * k // 4) for k in range(5)]
     x_labels = [(x(i), span[i].strftime("%b %d")) for i in range(0, days, 7)]
     return Chart(WIDTH, HEIGHT, span, series, y_max, gridlines, x_labels, (LEFT, TOP, right, bottom))
+
+
+# --- the lines list's health trend ---------------------------------------------------------------
+
+TREND_WIDTH, TREND_HEIGHT = 84, 18
+# Higher on the sparkline is healthier.
+HEALTH_LEVEL = {"HEALTHY": 0, "AT_RISK": 1, "CRITICAL": 2}
+
+
+@dataclass(frozen=True)
+class Trend:
+    points: str  # SVG polyline points, a step line
+    direction: str  # "better", "worse" or "steady" over the window
+    summary: str  # said in words, for the title and screen readers
+
+
+def health_trend(steps: Sequence[tuple[datetime, str]], now: datetime) -> Trend:
+    """A step sparkline of one line's health from the first step's time to `now`."""
+    start = steps[0][0]
+    span = max(1.0, (now - start).total_seconds())
+
+    def x(moment: datetime) -> float:
+        return round((moment - start).total_seconds() / span * (TREND_WIDTH - 2) + 1, 1)
+
+    def y(health: str) -> float:
+        return round(2 + HEALTH_LEVEL.get(health, 0) * (TREND_HEIGHT - 4) / 2, 1)
+
+    points: list[str] = []
+    for index, (moment, health) in enumerate(steps):
+        if index:
+            points.append(f"{x(moment)},{y(steps[index - 1][1])}")
+        points.append(f"{x(moment)},{y(health)}")
+    points.append(f"{x(now)},{y(steps[-1][1])}")
+    first, last = HEALTH_LEVEL.get(steps[0][1], 0), HEALTH_LEVEL.get(steps[-1][1], 0)
+    direction = "better" if last < first else "worse" if last > first else "steady"
+    changes = len(steps) - 1
+    summary = (
+        f"{steps[0][1]} → {steps[-1][1]}, {changes} change{'s' if changes != 1 else ''}"
+        if changes
+        else f"{steps[-1][1]} throughout"
+    )
+    return Trend(" ".join(points), direction, summary)

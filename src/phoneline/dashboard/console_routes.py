@@ -6,20 +6,24 @@ Each form calls the same service the CLI and admin API call; errors come back as
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from phoneline.api.deps import get_runtime
+from phoneline.dashboard.export import csv_response, csv_row
+from phoneline.dashboard.partner_routes import list_query
 from phoneline.dashboard.session import csrf_ok, flash, operator_session
 from phoneline.dashboard.templating import render, render_error
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import service as lines
+from phoneline.lines.models import HealthStatus, LineStatus
+from phoneline.paging import EXPORT_BATCH, Page, PageRequest
 from phoneline.partners import service as partners
 from phoneline.webhooks import operations
 
@@ -74,28 +78,78 @@ async def logout(request: Request, csrf: Csrf = "") -> Response:
     return back("/console/login")
 
 
-async def _partners_page(request: Request, issued: dict[str, Any] | None = None) -> HTMLResponse:
+def _list_links(path: str, page: Page[Any], **filters: str) -> dict[str, str | None]:
+    return {
+        "next_link": f"{path}?{list_query(**filters, after=page.next_cursor)}" if page.next_cursor else None,
+        "previous_link": (
+            f"{path}?{list_query(**filters, before=page.previous_cursor)}" if page.previous_cursor else None
+        ),
+        "csv_link": f"{path}.csv?{list_query(**filters)}",
+    }
+
+
+async def _partners_page(
+    request: Request,
+    issued: dict[str, Any] | None = None,
+    q: str = "",
+    after: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
     runtime = get_runtime(request)
-    async with runtime.sessions() as session:
-        accounts = await partners.list_partners(session)
-        all_lines = await lines.list_lines(session)
-    counts: dict[Any, int] = {}
-    for line in all_lines:
-        counts[line.partner_id] = counts.get(line.partner_id, 0) + 1
+    try:
+        async with runtime.sessions() as session:
+            page = await partners.page_partners(session, q, PageRequest(after=after, before=before))
+            counts = await lines.line_counts_by_partner(session, [p.id for p in page.items])
+    except ApiError as error:
+        return render_error(request, error)
     return render(
         request,
         "console/partners.html",
         title="Partners",
         nav="partners",
-        partners=accounts,
+        partners=page.items,
         counts=counts,
         issued=issued,
+        q=q.strip(),
+        links=_list_links("/console/partners", page, q=q.strip()),
     )
 
 
 @router.get("", response_class=HTMLResponse)
-async def partners_page(request: Request, _operator: Operator) -> HTMLResponse:
-    return await _partners_page(request)
+async def partners_page(
+    request: Request, _operator: Operator, q: str = "", after: str | None = None, before: str | None = None
+) -> HTMLResponse:
+    return await _partners_page(request, q=q, after=after, before=before)
+
+
+@router.get("/partners", response_class=HTMLResponse)
+async def partners_list(
+    request: Request, _operator: Operator, q: str = "", after: str | None = None, before: str | None = None
+) -> HTMLResponse:
+    return await _partners_page(request, q=q, after=after, before=before)
+
+
+@router.get("/partners.csv")
+async def partners_csv(request: Request, _operator: Operator, q: str = "") -> StreamingResponse:
+    runtime = get_runtime(request)
+
+    async def rows() -> AsyncIterator[str]:
+        yield csv_row(("id", "name", "lines", "pacing", "created_at"))
+        cursor: str | None = None
+        while True:
+            async with runtime.sessions() as session:
+                page = await partners.page_partners(session, q, PageRequest(after=cursor, limit=EXPORT_BATCH))
+                counts = await lines.line_counts_by_partner(session, [p.id for p in page.items])
+            for partner in page.items:
+                yield csv_row(
+                    (partner.id, partner.name, counts.get(partner.id, 0), partner.pacing_mode,
+                     as_utc(partner.created_at).isoformat())
+                )  # fmt: skip
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    return csv_response(rows(), "partners.csv")
 
 
 @router.post("/partners", response_model=None)
@@ -170,14 +224,69 @@ async def revoke_key(
 
 
 @router.get("/lines", response_class=HTMLResponse)
-async def lines_page(request: Request, _operator: Operator, q: str = "") -> HTMLResponse:
+async def lines_page(
+    request: Request,
+    _operator: Operator,
+    q: str = "",
+    status: str | None = None,
+    health: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
     runtime = get_runtime(request)
-    async with runtime.sessions() as session:
-        found = await lines.search_lines(session, q)
-        accounts = {p.id: p for p in await partners.list_partners(session)}
+    found = lines.line_filter(q, status, health)
+    try:
+        async with runtime.sessions() as session:
+            page = await lines.page_lines(session, found, PageRequest(after=after, before=before))
+            owners = await partners.partners_by_id(
+                session, [line.partner_id for line in page.items if line.partner_id]
+            )
+            accounts = await partners.list_partners(session)  # the assign form's choices
+    except ApiError as error:
+        return render_error(request, error)
+    filters = {"q": q.strip(), "status": found.status or "", "health": found.health or ""}
     return render(
-        request, "console/lines.html", title="Lines", nav="lines", lines=found, partners=accounts, q=q
+        request,
+        "console/lines.html",
+        title="Lines",
+        nav="lines",
+        lines=page.items,
+        owners=owners,
+        partners=accounts,
+        statuses=[status.value for status in LineStatus],
+        healths=[health.value for health in HealthStatus],
+        filters=filters,
+        links=_list_links("/console/lines", page, **filters),
     )
+
+
+@router.get("/lines.csv")
+async def lines_csv(
+    request: Request, _operator: Operator, q: str = "", status: str | None = None, health: str | None = None
+) -> StreamingResponse:
+    runtime = get_runtime(request)
+    found = lines.line_filter(q, status, health)
+
+    async def rows() -> AsyncIterator[str]:
+        yield csv_row(("number", "partner_id", "partner", "status", "health", "type", "flag_reason"))
+        cursor: str | None = None
+        while True:
+            async with runtime.sessions() as session:
+                page = await lines.page_lines(session, found, PageRequest(after=cursor, limit=EXPORT_BATCH))
+                owners = await partners.partners_by_id(
+                    session, [line.partner_id for line in page.items if line.partner_id]
+                )
+            for line in page.items:
+                owner = owners.get(line.partner_id) if line.partner_id else None
+                yield csv_row(
+                    (line.number, line.partner_id or "", owner.name if owner else "", line.status,
+                     line.health_status, line.line_type, line.flag_reason or "")
+                )  # fmt: skip
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    return csv_response(rows(), "lines.csv")
 
 
 @router.post("/lines", response_model=None)
