@@ -6,6 +6,7 @@ Each form calls the same service the CLI and admin API call; errors come back as
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -354,6 +355,14 @@ ACTIONS = {
 }
 
 
+# Actions that take a line away from its partner or stop it sending: a reason and a second step.
+DESTRUCTIVE = {
+    "release": "Release {number} from its partner? It stops belonging to them at once.",
+    "flag": "Flag {number}? It cannot send until the flag is cleared.",
+    "move": "Move {number} to {partner}? Its current partner loses it at once.",
+}
+
+
 @router.post("/lines/{number}/{action}", response_model=None)
 async def line_action(
     request: Request,
@@ -362,14 +371,34 @@ async def line_action(
     actor: Operator,
     reason: Annotated[str, Form()] = "",
     partner_id: Annotated[str, Form()] = "",
+    confirmed: Annotated[str, Form()] = "",
     csrf: Csrf = "",
 ) -> Response:
     target = f"/console/lines/{number}"
     handler = ACTIONS.get(action)
+    reason = reason.strip()
     if handler is None:
         flash(request, f"Unknown action '{action}'.", "error")
     elif not csrf_ok(request, csrf):
         flash(request, "Your form expired; please try again.", "error")
+    elif action in DESTRUCTIVE and not reason:
+        flash(request, f"Give a reason to {action} {number}; it is kept in the line's history.", "error")
+    elif action in DESTRUCTIVE and confirmed != "yes":
+        # No script needed: the confirmation is a page of its own, with the reason shown back.
+        async with get_runtime(request).sessions() as session:
+            chosen = await partners.partners_by_id(session, [_uuid_or_none(partner_id)] if partner_id else [])
+        partner_name = next((p.name for p in chosen.values()), partner_id or "—")
+        return render(
+            request,
+            "console/confirm.html",
+            title=f"Confirm: {action} {number}",
+            nav="lines",
+            question=DESTRUCTIVE[action].format(number=number, partner=partner_name),
+            action=action,
+            number=number,
+            reason=reason,
+            partner_id=partner_id,
+        )
     else:
         try:
             await perform(request, lambda s: handler(s, number, actor, reason or None, partner_id))
@@ -377,6 +406,13 @@ async def line_action(
         except ApiError as error:
             flash(request, error.message, "error")
     return back(target)
+
+
+def _uuid_or_none(value: str) -> Any:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
