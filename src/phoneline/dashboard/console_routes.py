@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,9 @@ from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.paging import EXPORT_BATCH, Page, PageRequest
 from phoneline.partners import service as partners
-from phoneline.webhooks import operations
+from phoneline.webhooks import operations, partner_log
+from phoneline.webhooks.events import EVENT_TYPES
+from phoneline.webhooks.models import DeliveryState
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Operator = Annotated[str, Depends(operator_session)]
@@ -440,3 +443,77 @@ async def deliveries_page(request: Request, _operator: Operator) -> HTMLResponse
         oldest_due_age=age(found.oldest_due_at),
         failing_age={s.id: age(as_utc(s.failing_since) if s.failing_since else None) for s in found.failing},
     )
+
+
+@router.get("/deliveries/log", response_class=HTMLResponse)
+async def delivery_log_page(
+    request: Request,
+    _operator: Operator,
+    partner: str = "",
+    event_type: str = "",
+    line: str = "",
+    state: str = "",
+    after: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
+    """Every partner's deliveries, newest first, filtered by partner, event type, line and outcome."""
+    filters = {
+        "partner": partner.strip(),
+        "event_type": event_type.strip(),
+        "line": line.strip(),
+        "state": state.strip(),
+    }
+    problem = None
+    async with get_runtime(request).sessions() as session:
+        try:
+            partner_id = uuid.UUID(filters["partner"]) if filters["partner"] else None
+        except ValueError:
+            partner_id, problem = None, f"'{filters['partner'][:60]}' is not a partner id."
+        try:
+            found = partner_log.delivery_filter(
+                partner_id, filters["event_type"], filters["line"], filters["state"]
+            )
+            log = await partner_log.delivery_log_page(session, found, PageRequest(after=after, before=before))
+        except ApiError as error:
+            problem = error.message
+            log = await partner_log.delivery_log_page(
+                session, partner_log.delivery_filter(None), PageRequest()
+            )
+        names = {
+            p.id: p.name
+            for p in (await partners.partners_by_id(session, list(log.partner_ids.values()))).values()
+        }
+    query = {key: value for key, value in filters.items() if value}
+    return render(
+        request,
+        "console/delivery_log.html",
+        status_code=400 if problem else 200,
+        title="Delivery log",
+        nav="deliveries",
+        log=log,
+        targets=log.targets,
+        partner_names={sid: names.get(pid, str(pid)) for sid, pid in log.partner_ids.items()},
+        filters=filters,
+        problem=problem,
+        event_types=EVENT_TYPES,
+        outcomes=[outcome.value for outcome in DeliveryState],
+        console=True,
+        delivery_path="/console/deliveries",
+        next_link=f"/console/deliveries/log?{urlencode({**query, 'after': log.next_cursor})}" if log.next_cursor else None,
+        previous_link=(
+            f"/console/deliveries/log?{urlencode({**query, 'before': log.previous_cursor})}" if log.previous_cursor else None
+        ),
+    )  # fmt: skip
+
+
+@router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
+async def delivery_page(request: Request, delivery_id: str, _operator: Operator) -> HTMLResponse:
+    try:
+        async with get_runtime(request).sessions() as session:
+            detail = await partner_log.delivery_detail(session, None, delivery_id)
+    except ApiError as error:
+        return render_error(request, error)
+    return render(
+        request, "dashboard/delivery.html", title="Delivery", nav="deliveries", detail=detail,
+        console=True, delivery_path="/console/deliveries",
+    )  # fmt: skip
