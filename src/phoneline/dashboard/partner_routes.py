@@ -12,14 +12,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from phoneline.api.deps import get_runtime
 from phoneline.chats import repository as chats_repository
+from phoneline.chats.hourly import hourly_activity
 from phoneline.clock import SystemClock
-from phoneline.dashboard.charts import daily_chart, health_trend
+from phoneline.dashboard.charts import daily_chart, health_band, health_trend, hourly_chart
 from phoneline.dashboard.export import csv_response, csv_row
 from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
 from phoneline.dashboard.templating import render, render_error
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
+from phoneline.lines.models import HistoryField
 from phoneline.paging import EXPORT_BATCH, PageRequest
 from phoneline.partners.repository import get_partner
 from phoneline.principal import Principal
@@ -98,7 +100,9 @@ async def _lines_context(
         )
         counts = await service.partner_line_counts(session, partner.partner_id)
         changed = await service.last_change_times(session, page.items)
-        timelines = await service.health_timelines(session, page.items, now - timedelta(days=TREND_DAYS))
+        timelines = await service.health_timelines(
+            session, partner.partner_id, page.items, now - timedelta(days=TREND_DAYS)
+        )
         pacing = await pacing_views(session, partner.partner_id, page.items, runtime.settings, now)
         account = await get_partner(session, partner.partner_id)
     filters = {"q": q.strip(), "status": found.status, "health": found.health}
@@ -212,15 +216,23 @@ WORST_CHATS = 15
 CHART_DAYS = 30
 
 
+HOURLY_HOURS = 48
+
+
 @router.get("/lines/{line_id}", response_class=HTMLResponse)
 async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTMLResponse:
     runtime = get_runtime(request)
-    today = utcnow().date()
+    now = utcnow()
+    today = now.date()
     try:
         async with runtime.sessions() as session:
             line, history = await service.partner_line_detail(session, partner.partner_id, line_id)
             days = await chats_repository.line_daily_activity(
                 session, partner.partner_id, line.id, today - timedelta(days=CHART_DAYS - 1)
+            )
+            hours = await hourly_activity(session, partner.partner_id, line.id, now, HOURLY_HOURS)
+            timeline = await service.health_timelines(
+                session, partner.partner_id, [line], now - timedelta(days=CHART_DAYS)
             )
             audit = await reputation_repository.latest_partner_audit(session, partner.partner_id, line.id)
             worst = await chats_repository.worst_chats(
@@ -228,6 +240,7 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
             )
     except ApiError as error:
         return render_error(request, error)
+    transitions = [row for row in history if row.field == HistoryField.HEALTH.value]
     return render(
         request,
         "dashboard/line.html",
@@ -238,10 +251,23 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
         history=history,
         me=str(partner.partner_id),
         chart=daily_chart(days, today, CHART_DAYS),
+        hourly=hourly_chart(hours),
+        hourly_hours=HOURLY_HOURS,
+        chart_days=CHART_DAYS,
+        band=health_band(timeline[line.id], now),
+        band_since=timeline[line.id][0][0],
+        transitions=[(row, drivers_of(row.reason)) for row in transitions],
         audit=audit,
         drivers=line.health_drivers or [],
         worst_chats=worst,
     )
+
+
+def drivers_of(reason: str | None) -> list[str]:
+    """The drivers a health change was recorded with ("key: metric; key: metric")."""
+    if not reason:
+        return []
+    return [part.strip() for part in reason.split(";") if part.strip()]
 
 
 @router.post("/lines/{line_id}/audit", response_model=None)

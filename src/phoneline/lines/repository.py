@@ -136,15 +136,16 @@ async def count_by_partner(session: AsyncSession, partner_ids: Sequence[uuid.UUI
 
 
 async def health_changes_since(
-    session: AsyncSession, line_ids: Sequence[uuid.UUID], since: datetime
+    session: AsyncSession, partner_id: uuid.UUID, line_ids: Sequence[uuid.UUID], since: datetime
 ) -> Sequence[LineHistory]:
-    """Health transitions of these lines since `since`, oldest first (the lines list's trend)."""
+    """Health transitions of the partner's lines since `since` from its own era on them, oldest first."""
     if not line_ids:
         return []
     query = (
         select(LineHistory)
         .where(
             LineHistory.line_id.in_(line_ids),
+            LineHistory.partner_id == partner_id,
             LineHistory.field == HistoryField.HEALTH.value,
             LineHistory.created_at >= since,
         )

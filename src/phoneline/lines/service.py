@@ -323,10 +323,11 @@ async def line_counts_by_partner(
 
 
 async def health_timelines(
-    session: AsyncSession, lines: Sequence[Line], since: datetime
+    session: AsyncSession, partner_id: uuid.UUID, lines: Sequence[Line], since: datetime
 ) -> dict[uuid.UUID, list[tuple[datetime, str]]]:
-    """Each line's health over [since, now): (from when, health) steps, the first one at `since`."""
-    changes = await repository.health_changes_since(session, [line.id for line in lines], since)
+    """Each of the partner's lines' health over [since, now): (from when, health) steps, the first one
+    at `since` (or when the line became the partner's, if later)."""
+    changes = await repository.health_changes_since(session, partner_id, [line.id for line in lines], since)
     by_line: dict[uuid.UUID, list[LineHistory]] = {}
     for change in changes:
         by_line.setdefault(change.line_id, []).append(change)
@@ -334,7 +335,8 @@ async def health_timelines(
     for line in lines:
         own = by_line.get(line.id, [])
         start = (own[0].old_value if own else None) or line.health_status
-        steps = [(since, start)]
+        assigned = as_utc(line.assigned_at) if line.assigned_at else since
+        steps = [(max(since, assigned), start)]
         steps += [(as_utc(change.created_at), change.new_value or start) for change in own]
         timelines[line.id] = steps
     return timelines
