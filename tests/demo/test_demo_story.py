@@ -3,6 +3,7 @@ faster, the sinks hold the whole story, nothing flaps, and a demo that cannot st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from phoneline.demo.driver import SINKING_LINE
+from phoneline.demo.driver import SINKING_LINE, Demo, DemoFailed, Pace
+from tests.conftest import LiveServer
 
 PHONELINE = str(Path(sys.executable).parent / "phoneline")
 SPEED = 4
@@ -135,3 +137,17 @@ def test_demo_takes_another_free_port_when_its_first_choice_is_in_use() -> None:
         second.close()
     finally:
         first.close()
+
+
+def test_a_refused_setup_step_stops_the_demo_with_what_was_refused(live_server: LiveServer) -> None:
+    demo = Demo(base=live_server.url, admin_token="not-the-token", seed="phoneline", pace=Pace(1.0))
+
+    async def setup() -> None:
+        async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as client:
+            await demo.setup(client)
+
+    with pytest.raises(DemoFailed) as refused:
+        asyncio.run(setup())
+    assert (
+        str(refused.value) == "creating the demo partner was refused (401: Missing or invalid admin token.)"
+    )

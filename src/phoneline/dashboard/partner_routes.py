@@ -252,6 +252,7 @@ async def line_page(request: Request, line_id: str, partner: PartnerPage) -> HTM
         me=str(partner.partner_id),
         chart=daily_chart(days, today, CHART_DAYS),
         hourly=hourly_chart(hours),
+        history_limit=service.PARTNER_HISTORY_LIMIT,
         hourly_hours=HOURLY_HOURS,
         chart_days=CHART_DAYS,
         band=health_band(timeline[line.id], now),

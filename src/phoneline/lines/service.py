@@ -37,6 +37,8 @@ STATUS_UPDATED = "phone_number.status_updated"
 ASSIGNED = "phone_number.assigned"
 RELEASED = "phone_number.released"
 FORWARDING_UPDATED = "phone_number.forwarding_updated"
+# The newest changes a partner's line page shows (it says so when there are more).
+PARTNER_HISTORY_LIMIT = 200
 
 
 def parse_line_type(value: str | None) -> LineType:
@@ -273,7 +275,9 @@ async def partner_line_detail(
     line = await repository.get_for_partner(session, partner_id, parsed_id)
     if line is None:
         raise NotFound("Phone number not found.")
-    return line, await repository.history_for_partner(session, partner_id, line.id)
+    return line, await repository.history_for_partner(
+        session, partner_id, line.id, limit=PARTNER_HISTORY_LIMIT
+    )
 
 
 async def last_change_times(session: AsyncSession, lines: Sequence[Line]) -> dict[uuid.UUID, Any]:
