@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +17,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from phoneline.api.deps import get_runtime
 from phoneline.dashboard.export import csv_response, csv_row
-from phoneline.dashboard.partner_routes import list_query
 from phoneline.dashboard.session import csrf_ok, flash, operator_session
-from phoneline.dashboard.templating import render, render_error
+from phoneline.dashboard.templating import list_query, render, render_error
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import service as lines
@@ -483,7 +481,6 @@ async def delivery_log_page(
             p.id: p.name
             for p in (await partners.partners_by_id(session, list(log.partner_ids.values()))).values()
         }
-    query = {key: value for key, value in filters.items() if value}
     return render(
         request,
         "console/delivery_log.html",
@@ -499,9 +496,9 @@ async def delivery_log_page(
         outcomes=[outcome.value for outcome in DeliveryState],
         console=True,
         delivery_path="/console/deliveries",
-        next_link=f"/console/deliveries/log?{urlencode({**query, 'after': log.next_cursor})}" if log.next_cursor else None,
+        next_link=f"/console/deliveries/log?{list_query(**filters, after=log.next_cursor)}" if log.next_cursor else None,
         previous_link=(
-            f"/console/deliveries/log?{urlencode({**query, 'before': log.previous_cursor})}" if log.previous_cursor else None
+            f"/console/deliveries/log?{list_query(**filters, before=log.previous_cursor)}" if log.previous_cursor else None
         ),
     )  # fmt: skip
 

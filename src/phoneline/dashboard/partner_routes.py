@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -17,7 +16,7 @@ from phoneline.clock import SystemClock
 from phoneline.dashboard.charts import daily_chart, health_band, health_trend, hourly_chart
 from phoneline.dashboard.export import csv_response, csv_row
 from phoneline.dashboard.session import csrf_ok, flash, partner_session, principal_for_key
-from phoneline.dashboard.templating import render, render_error
+from phoneline.dashboard.templating import list_query, render, render_error
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
@@ -69,11 +68,6 @@ async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Respons
 
 TREND_DAYS = 7
 CSV_COLUMNS = ("number", "status", "health", "type", "forwarding_number", "last_change", "flag_reason")
-
-
-def list_query(**params: str | None) -> str:
-    """The query string of a list link: the filters kept, empty ones left out."""
-    return urlencode({key: value for key, value in params.items() if value})
 
 
 def today_label(view: PacingOut) -> str:

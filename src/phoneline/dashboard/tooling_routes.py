@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from phoneline.api.deps import get_runtime
 from phoneline.dashboard.session import csrf_ok, flash, partner_session
-from phoneline.dashboard.templating import render, render_error
+from phoneline.dashboard.templating import list_query, render, render_error
 from phoneline.db.base import utcnow
 from phoneline.errors import ApiError
 from phoneline.notify import tooling
@@ -88,7 +87,6 @@ async def _webhooks_page(
             log = await partner_log.delivery_log_page(
                 session, partner_log.delivery_filter(partner.partner_id), PageRequest()
             )
-    query = {key: value for key, value in filters.items() if value}
     return render(
         request,
         "dashboard/webhooks.html",
@@ -103,9 +101,9 @@ async def _webhooks_page(
         event_types=EVENT_TYPES,
         emitted_events=EMITTED_EVENTS,
         outcomes=OUTCOMES,
-        next_link=f"/dashboard/webhooks?{urlencode({**query, 'after': log.next_cursor})}" if log.next_cursor else None,
+        next_link=f"/dashboard/webhooks?{list_query(**filters, after=log.next_cursor)}" if log.next_cursor else None,
         previous_link=(
-            f"/dashboard/webhooks?{urlencode({**query, 'before': log.previous_cursor})}" if log.previous_cursor else None
+            f"/dashboard/webhooks?{list_query(**filters, before=log.previous_cursor)}" if log.previous_cursor else None
         ),
     )  # fmt: skip
 
