@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from phoneline.errors import LineNotEligible
 from phoneline.transport.simulator import Persona, persona_for
 
 HEALTHY_LINE, SLIDING_LINE, SINKING_LINE, QUIET_LINE = (
@@ -40,6 +41,13 @@ SWEEP_INTERVAL_S = 5
 # How long the driver waits (real seconds at --speed 1) for the carrier to flag, then to clear.
 FLAG_WAIT_S = 45
 CLEAR_WAIT_S = 75
+
+# At most this many rounds of follow-ups (one to each of the sinking line's 10 chats, 2 s apart) before
+# the carrier must have flagged it: enough for a carrier that counts the last 100 sends from 50 on, and
+# for one that flags a line staying CRITICAL while it sends.
+SINKING_ROUNDS = 8
+FLAGGED_CODE = LineNotEligible.code
+COMEBACK_REPLIES = ("Sorry, I was away!", "Yes, tell me more.", "What time works?")
 
 Reply = Callable[[str, str, str], Awaitable[None]]
 
@@ -193,12 +201,20 @@ class Demo:
             chats.append(created["chat"]["id"])
         return chats
 
-    async def follow_up(self, client: httpx.AsyncClient, chats: list[str], words: str) -> None:
+    async def follow_up(self, client: httpx.AsyncClient, chats: list[str], words: str) -> bool:
+        """Send `words` in each chat; False once the line turns out flagged (Linq: 403/2027), which
+        the sinking line's story waits for."""
         for chat_id in chats:
-            await self._call(
-                client, "a follow-up message", "POST", f"/api/partner/v3/chats/{chat_id}/messages",
-                json={"message": self.text(words)}, headers=self.auth,
-            )  # fmt: skip
+            response = await client.post(
+                f"/api/partner/v3/chats/{chat_id}/messages",
+                json={"message": self.text(words)},
+                headers=self.auth,
+            )
+            if response.status_code == 403 and response.json().get("error", {}).get("code") == FLAGGED_CODE:
+                return False
+            if response.status_code >= 300:
+                raise DemoFailed(f"a follow-up message was refused ({_refusal(response)})")
+        return True
 
     async def line_status(self, client: httpx.AsyncClient, number: str) -> tuple[str, str]:
         line = await self._call(
@@ -229,12 +245,13 @@ class Demo:
         await self.pace.wait(4)
         await self.follow_up(client, healthy + sinking, "One last nudge!")
         say(f"{SLIDING_LINE} should now read AT_RISK and {SINKING_LINE} CRITICAL")
-        # The sinking line keeps sending while CRITICAL: the simulated carrier flags it after ~10 s.
-        for _ in range(6):
-            await self.pace.wait(3)
+        # The sinking line keeps sending into silence until the simulated carrier restricts it.
+        for _ in range(SINKING_ROUNDS):
+            await self.pace.wait(2)
             if (await self.line_status(client, SINKING_LINE))[0] == "FLAGGED":
                 break
-            await self.follow_up(client, sinking[:2], "Are you there?")
+            if not await self.follow_up(client, sinking, "Are you there?"):
+                break
         await self.follow_up(client, quiet, "Thanks for the reply!")
         if not await self.wait_for(client, SINKING_LINE, "FLAGGED", FLAG_WAIT_S):
             raise DemoFailed(f"the simulated carrier did not flag {SINKING_LINE}")
@@ -242,10 +259,11 @@ class Demo:
             f"{SINKING_LINE} kept sending while CRITICAL; the simulated carrier flagged it "
             "(a Slack message and a PagerDuty trigger)"
         )
-        # The recipients come back: every one of them answers, the line's health recovers, and after
-        # its recovery period the carrier clears the flag.
-        for handle in sinking_handles:
-            await reply(SINKING_LINE, handle, "Sorry, I was away. Yes, tell me more!")
+        # The recipients come back: every one of them answers a few times, the line's health recovers,
+        # and after its recovery period the carrier clears the flag.
+        for words in COMEBACK_REPLIES:
+            for handle in sinking_handles:
+                await reply(SINKING_LINE, handle, words)
         say(f"{SINKING_LINE}'s recipients answered at last; its health recovers")
         if await self.wait_for(client, SINKING_LINE, "ACTIVE", CLEAR_WAIT_S):
             say(f"the simulated carrier cleared {SINKING_LINE} (the PagerDuty incident resolves)")
