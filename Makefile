@@ -24,7 +24,8 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR
 serve: $(STAMP)
 	$(BIN)/phoneline serve
 
-# A fresh demo database, a partner with four lines, and a minute of simulated traffic (see README).
+# A fresh demo database, a partner with four lines and two minutes of simulated traffic (see README);
+# it takes the first free port from 8081, so it runs beside `make serve`.
 demo: $(STAMP)
 	$(BIN)/phoneline demo
 
@@ -33,7 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# The dashboard's browser tests drive Debian's chromium; install it on first use (as bench does wrk).
 test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium) || \
+		(echo "make test needs Chromium for the browser tests: install the chromium package" >&2; exit 1)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # wrk comes from Debian; install it on first use. BENCH_ARGS passes options (e.g. --duration 30).

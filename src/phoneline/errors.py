@@ -122,6 +122,19 @@ class ServiceUnavailable(ApiError):
     status, code, message = 503, 4004, "Service unavailable."
 
 
+def error_catalog() -> list[tuple[int, int, str]]:
+    """Every (code, HTTP status, meaning) the server answers with: the classes above, which every
+    domain error subclasses. /guides/errors is rendered from this list, so the guide cannot disagree."""
+    classes: list[type[ApiError]] = [ApiError, *_subclasses(ApiError)]
+    found = {(cls.code, cls.status, cls.message) for cls in classes if cls.__module__ == __name__}
+    return sorted(found)
+
+
+def _subclasses(cls: type[ApiError]) -> list[type[ApiError]]:
+    direct = cls.__subclasses__()
+    return [*direct, *(grand for child in direct for grand in _subclasses(child))]
+
+
 def error_body(error: ApiError, *, doc_base: str = "") -> dict[str, Any]:
     detail: dict[str, Any] = {
         "status": error.status,

@@ -73,6 +73,8 @@ def test_operator_flags_a_line_and_the_partner_page_shows_it(
     operator.click("text=+12025550101")
     operator.locator("form[action$='/flag'] input[name=reason]").fill("spam complaints")
     operator.click("button[data-action=flag]")
+    expect(operator.locator("[data-testid=confirm]")).to_contain_text("spam complaints")
+    operator.click("button[data-action=confirm]")
     expect(operator.locator(".flash")).to_contain_text("Flag: done")
     expect(operator.locator(".timeline")).to_contain_text("spam complaints")
     screenshot(operator, "console-line")

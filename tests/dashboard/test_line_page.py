@@ -26,9 +26,10 @@ def browser_like(live_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def series_total(page: str, label: str) -> int:
-    match = re.search(rf'class="key [a-z]+">{label} <b>(\d+)</b>', page)
-    assert match, f"no {label} series"
+def series_total(page: str, chart: str, label: str) -> int:
+    section = page.split(f'data-testid="{chart}"')[1].split("</figure>")[0]
+    match = re.search(rf'data-series="{label}">(\d+)<', section)
+    assert match, f"no {label} series in {chart}"
     return int(match.group(1))
 
 
@@ -52,10 +53,16 @@ def test_line_page_charts_activity_and_lists_the_worst_chats(
 
     page = browser_like.get(f"/dashboard/lines/{line['id']}").text
 
-    assert "<svg" in page and page.count("<polyline") == 4
-    assert series_total(page, "sent") == 16
-    assert series_total(page, "replies") == 1
-    assert series_total(page, "failures") == 0
+    # The same story by hour (48 h) and by day (30 d); the sink transport delivers every message.
+    assert page.count("<polyline") == 6
+    for chart in ("hourly-chart", "activity-chart"):
+        assert series_total(page, chart, "sent") == 16
+        assert series_total(page, chart, "delivered") == 16
+        assert series_total(page, chart, "failed") == 0
+        assert series_total(page, chart, "replies") == 1
+    assert "<script" not in page.split("</main>")[0]  # charts need no script (CSP without inline script)
+    history = page.split('data-testid="health-history"')[1].split("</figure>")[0]
+    assert "No health change yet: the line has been HEALTHY throughout." in history
     worst = page.split('data-testid="worst-chats"')[1].split("</table>")[0]
     silent = [chats[h] for h in handles[1:]]
     assert sorted(re.findall(r'data-chat="([^"]+)"', worst)) == sorted(silent)

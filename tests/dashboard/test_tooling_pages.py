@@ -215,3 +215,51 @@ def test_send_test_message_posts_to_the_partners_slack_webhook(
     [message] = slack.wait_for_count(1)
     assert message.path == "/services/T1/B1/secret"
     assert "test message" in message.envelope["text"]
+
+
+def test_send_test_incident_triggers_and_resolves_with_the_partners_routing_key(
+    start_app: Callable[..., App],
+    client_for: Callable[[str], httpx.Client],
+    make_partner: Callable[[str], PartnerAccount],
+    make_receiver: Callable[..., Receiver],
+) -> None:
+    pagerduty = make_receiver(lambda _request, _count: Reply(status=202, body=b'{"status":"success"}'))
+    app = start_app(pagerduty_events_url=pagerduty.url + "/v2/enqueue")
+    acme = make_partner("Acme")
+    browser = client_for(app.url)
+    log_in(browser, "/dashboard", "api_key", acme.api_key)
+    page = browser.get("/dashboard/settings")
+
+    before = browser.post("/dashboard/settings/pagerduty-test", data={"csrf": csrf_of(page.text)})
+    assert "Set a PagerDuty routing key first" in before.text
+    routing_key = "R0ut1ngKey0123456789abcdef012345"
+    csrf = csrf_of(browser.get("/dashboard/settings").text)
+    browser.post("/dashboard/settings", data={"slack_on": "status", "pacing": "advise", "production_lines": "",
+                                              "pagerduty_routing_key": routing_key, "csrf": csrf})  # fmt: skip
+    sent = browser.post("/dashboard/settings/pagerduty-test", data={"csrf": csrf_of(page.text)})
+
+    assert "PagerDuty answered 202 to the trigger and 202 to the resolve" in sent.text
+    trigger, resolve = pagerduty.wait_for_count(2)
+    assert trigger.path == resolve.path == "/v2/enqueue"
+    assert trigger.envelope["routing_key"] == routing_key
+    assert (trigger.envelope["event_action"], resolve.envelope["event_action"]) == ("trigger", "resolve")
+    assert trigger.envelope["dedup_key"] == resolve.envelope["dedup_key"] == f"phoneline/test/{acme.id}"
+    assert trigger.envelope["payload"]["severity"] == "info"
+
+
+def test_a_refusing_pagerduty_is_one_sentence(
+    start_app: Callable[..., App],
+    client_for: Callable[[str], httpx.Client],
+    make_partner: Callable[[str], PartnerAccount],
+    make_receiver: Callable[..., Receiver],
+) -> None:
+    pagerduty = make_receiver(lambda _r, _c: Reply(status=400, body=b'{"status":"invalid event"}'))
+    app = start_app(pagerduty_events_url=pagerduty.url + "/v2/enqueue")
+    acme = make_partner("Acme")
+    browser = client_for(app.url)
+    log_in(browser, "/dashboard", "api_key", acme.api_key)
+    csrf = csrf_of(browser.get("/dashboard/settings").text)
+    browser.post("/dashboard/settings", data={"slack_on": "status", "pacing": "advise", "production_lines": "",
+                                              "pagerduty_routing_key": "abc123", "csrf": csrf})  # fmt: skip
+    sent = browser.post("/dashboard/settings/pagerduty-test", data={"csrf": csrf})
+    assert "PagerDuty answered 400: {&#34;status&#34;:&#34;invalid event&#34;}" in sent.text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -11,6 +10,7 @@ import tempfile
 import typer
 
 from phoneline.cli.common import (
+    CommandFailed,
     JsonOption,
     command,
     output,
@@ -145,50 +145,33 @@ def worker(
 
 @command
 def demo(
-    port: int = typer.Option(8080, help="Port for the demo server."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int | None = typer.Option(
+        None, min=0, max=65535, help="Port (default: the first free one from 8081; 0 = any free port)."
+    ),
+    speed: float = typer.Option(
+        1.0, min=1.0, max=20.0, help="Run the story this many times faster (the demo test uses 4)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Start a demo server on a fresh SQLite file and drive it for a minute; nothing leaves the machine."""
-    import uvicorn
+    """Start a demo server on a fresh SQLite file and drive a two-minute story; nothing leaves the machine.
 
-    from phoneline.app import create_app
-    from phoneline.db.migrate import upgrade
-    from phoneline.demo.driver import environment_for, reset_database, run_demo
-
-    env = environment_for(port)
-    reset_database()
-    settings = Settings()
-    upgrade(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    lines_said: list[str] = []
+    One line is flagged by the simulated carrier (Slack message, PagerDuty trigger), then recovers
+    (the resolve); /demo/sinks shows every webhook and alert as received.
+    """
+    from phoneline.demo import launch
+    from phoneline.demo.driver import DemoFailed, Pace
 
     def say(text: str) -> None:
-        lines_said.append(text)
         if not as_json:
             typer.echo(text)
 
-    async def main() -> None:
-        driver = asyncio.create_task(
-            run_demo(
-                settings.base_url,
-                env["PHONELINE_ADMIN_TOKEN"],
-                settings.simulator_seed,
-                lambda: server.started,
-                say,
-            )
-        )
-        serving = asyncio.create_task(server.serve())
-        demo_run = await driver
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {"url": settings.base_url, "dashboard": f"{settings.base_url}/dashboard", "api_key": demo_run.api_key,
-                     "admin_token": env["PHONELINE_ADMIN_TOKEN"], "sinks": f"{settings.base_url}/demo/sinks"}
-                )
-            )  # fmt: skip
+    def started(demo_started: launch.DemoStarted) -> None:
+        doc = demo_started.doc()
+        output(doc, as_json, lambda d: f"phoneline demo serving on {d['url']}")
         sys.stdout.flush()
-        await serving
 
-    asyncio.run(main())
+    try:
+        launch.run(host, port, Pace(speed), say, started)
+    except DemoFailed as error:
+        raise CommandFailed(f"the demo could not run: {error}") from None

@@ -11,17 +11,14 @@ from phoneline.dashboard.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-ERROR_CODES: list[tuple[int, int, str]] = sorted(
-    {
-        (cls.code, cls.status, cls.message)
-        for cls in (
-            errors.MissingField, errors.InvalidPhoneNumber, errors.InvalidBody, errors.InvalidMessageContent,
-            errors.InvalidParameter, errors.RateLimited, errors.NotFound, errors.ChatNotFound,
-            errors.MessageNotFound, errors.Unauthorized, errors.AccessDenied, errors.NotYourLine,
-            errors.RecipientOptedOut, errors.LineNotEligible, errors.InternalError, errors.ServiceUnavailable,
-        )
-    }
-)  # fmt: skip
+
+def codes_by_number() -> list[tuple[int, list[tuple[int, str]]]]:
+    """The error table grouped by code: one anchor per code (`doc_url` ends in `#<code>`), one row per
+    HTTP status it comes with (1005 is 400 or 409, 2005 is 403 or 405)."""
+    grouped: dict[int, list[tuple[int, str]]] = {}
+    for code, status, message in errors.error_catalog():
+        grouped.setdefault(code, []).append((status, message))
+    return sorted(grouped.items())
 
 
 @router.get("/guides/phone-health", response_class=HTMLResponse)
@@ -36,4 +33,4 @@ async def phone_health_guide(request: Request) -> HTMLResponse:
 
 @router.get("/guides/errors", response_class=HTMLResponse)
 async def errors_guide(request: Request) -> HTMLResponse:
-    return render(request, "guides/errors.html", title="Error codes", codes=ERROR_CODES)
+    return render(request, "guides/errors.html", title="Error codes", codes=codes_by_number())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -27,6 +28,11 @@ def _slug(status: str | None) -> str:
 
 templates.env.filters["when"] = _when
 templates.env.filters["slug"] = _slug
+
+
+def list_query(**params: str | None) -> str:
+    """The query string of a list link: the filters kept, empty ones left out."""
+    return urlencode({key: value for key, value in params.items() if value})
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:

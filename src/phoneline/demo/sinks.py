@@ -1,7 +1,9 @@
-"""Local sinks for the demo: a webhook receiver and a Slack incoming-webhook stand-in.
+"""Local sinks for the demo: a webhook receiver, a Slack incoming-webhook and a PagerDuty Events API
+stand-in.
 
-They keep the last few hundred requests in memory so the demo shows deliveries and alerts without
-anything leaving the machine. Mounted only when PHONELINE_DEMO=true.
+They keep the last few hundred requests of each kind in memory so the demo shows deliveries and alerts
+without anything leaving the machine: `/demo/sinks` for people, `/demo/sinks.json` for tests and scripts.
+Mounted only when PHONELINE_DEMO=true.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from phoneline.dashboard.templating import render
 
@@ -27,17 +29,38 @@ class Received:
     headers: dict[str, str]
     body: Any
 
+    def doc(self) -> dict[str, Any]:
+        return {"received_at": self.at.isoformat(), "headers": self.headers, "body": self.body}
+
+
+SINK_KINDS = ("webhook", "slack", "pagerduty")
+
 
 class SinkLog:
+    """The last SINK_CAPACITY requests of each kind, in the order they arrived."""
+
     def __init__(self) -> None:
-        self.items: deque[Received] = deque(maxlen=SINK_CAPACITY)
+        self.by_kind: dict[str, deque[Received]] = {kind: deque(maxlen=SINK_CAPACITY) for kind in SINK_KINDS}
 
     def add(self, kind: str, headers: dict[str, str], raw: bytes) -> None:
         try:
             body: Any = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        self.items.appendleft(Received(datetime.now(UTC), kind, headers, body))
+        self.by_kind[kind].append(Received(datetime.now(UTC), kind, headers, body))
+
+    @property
+    def items(self) -> list[Received]:
+        """Every kind together, newest first (the page)."""
+        merged = [item for received in self.by_kind.values() for item in received]
+        return sorted(merged, key=lambda item: item.at, reverse=True)
+
+    def doc(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "webhooks": [item.doc() for item in self.by_kind["webhook"]],
+            "slack": [item.doc() for item in self.by_kind["slack"]],
+            "pagerduty": [item.doc() for item in self.by_kind["pagerduty"]],
+        }
 
 
 def sink_router(log: SinkLog) -> APIRouter:
@@ -61,6 +84,12 @@ def sink_router(log: SinkLog) -> APIRouter:
 
     @router.get("", response_class=HTMLResponse)
     async def sink_page(request: Request) -> HTMLResponse:
-        return render(request, "demo/sinks.html", title="Demo sinks", items=list(log.items)[:100])
+        counts = {kind: len(received) for kind, received in log.by_kind.items()}
+        return render(request, "demo/sinks.html", title="Demo sinks", items=log.items[:200], counts=counts)
+
+    @router.get(".json")
+    async def sinks_json() -> JSONResponse:
+        """Everything received, by sink, in the order it arrived: what the demo test reads."""
+        return JSONResponse(log.doc())
 
     return router

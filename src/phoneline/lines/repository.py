@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.lines.models import Line, LineHistory
+from phoneline.lines.models import HistoryField, Line, LineHistory
+from phoneline.paging import Page, PageRequest, keyset_page
 
 
 async def get_by_number(session: AsyncSession, number: str, *, for_update: bool = False) -> Line | None:
@@ -80,10 +83,72 @@ async def last_change_times(session: AsyncSession, line_ids: Sequence[uuid.UUID]
     return {line_id: moment for line_id, moment in (await session.execute(query)).all()}
 
 
-async def search(session: AsyncSession, text: str, *, limit: int = 200) -> Sequence[Line]:
-    """Operator search: digits anywhere in the number."""
-    digits = "".join(ch for ch in text if ch.isdigit())
-    query = select(Line).order_by(Line.number).limit(limit)
-    if digits:
-        query = query.where(Line.number.contains(digits))
+@dataclass(frozen=True)
+class LineFilter:
+    """What a lines list is narrowed to: digits anywhere in the number, a status, a health."""
+
+    digits: str = ""
+    status: str | None = None
+    health: str | None = None
+
+
+def _filtered(query: Select[Line], found: LineFilter) -> Select[Line]:
+    if found.digits:
+        query = query.where(Line.number.contains(found.digits, autoescape=True))
+    if found.status:
+        query = query.where(Line.status == found.status)
+    if found.health:
+        query = query.where(Line.health_status == found.health)
+    return query
+
+
+async def page_of_lines(
+    session: AsyncSession, partner_id: uuid.UUID | None, found: LineFilter, request: PageRequest
+) -> Page[Line]:
+    """A page of lines by number; `partner_id` None is the operator's view of every line."""
+    query = select(Line)
+    if partner_id is not None:
+        query = query.where(Line.partner_id == partner_id)
+    return await keyset_page(
+        session, _filtered(query, found), [Line.number], request, key_of=lambda line: [line.number]
+    )
+
+
+async def count_for_partner(session: AsyncSession, partner_id: uuid.UUID) -> list[tuple[str, str, int]]:
+    """A partner's lines grouped by (status, health): the totals above the list."""
+    query = (
+        select(Line.status, Line.health_status, func.count())
+        .where(Line.partner_id == partner_id)
+        .group_by(Line.status, Line.health_status)
+    )
+    return [(status, health, count) for status, health, count in (await session.execute(query)).all()]
+
+
+async def count_by_partner(session: AsyncSession, partner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not partner_ids:
+        return {}
+    query = (
+        select(Line.partner_id, func.count())
+        .where(Line.partner_id.in_(partner_ids))
+        .group_by(Line.partner_id)
+    )
+    return {partner_id: count for partner_id, count in (await session.execute(query)).all() if partner_id}
+
+
+async def health_changes_since(
+    session: AsyncSession, partner_id: uuid.UUID, line_ids: Sequence[uuid.UUID], since: datetime
+) -> Sequence[LineHistory]:
+    """Health transitions of the partner's lines since `since` from its own era on them, oldest first."""
+    if not line_ids:
+        return []
+    query = (
+        select(LineHistory)
+        .where(
+            LineHistory.line_id.in_(line_ids),
+            LineHistory.partner_id == partner_id,
+            LineHistory.field == HistoryField.HEALTH.value,
+            LineHistory.created_at >= since,
+        )
+        .order_by(LineHistory.created_at, LineHistory.id)
+    )
     return (await session.scalars(query)).all()

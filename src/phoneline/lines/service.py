@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.db.base import utcnow
+from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import Conflict, InvalidParameter, NotFound
 from phoneline.events import outbox
 from phoneline.events.types import LineAssigned, LineForwardingUpdated, LineReleased, LineStatusUpdated
@@ -27,8 +29,13 @@ from phoneline.lines.models import (
     LineType,
 )
 from phoneline.lines.numbers import to_e164
+from phoneline.lines.repository import LineFilter
+from phoneline.paging import Page, PageRequest
 from phoneline.partners.models import Partner
 from phoneline.partners.service import require_partner
+
+# The newest changes a partner's line page shows (it says so when there are more).
+PARTNER_HISTORY_LIMIT = 200
 
 
 def parse_line_type(value: str | None) -> LineType:
@@ -260,7 +267,7 @@ async def partner_line_detail(
     line = await repository.get_for_partner(session, partner_id, parsed_id)
     if line is None:
         raise NotFound("Phone number not found.")
-    rows = await repository.history_for_partner(session, partner_id, line.id)
+    rows = await repository.history_for_partner(session, partner_id, line.id, limit=PARTNER_HISTORY_LIMIT)
     return line, [_partner_view(row, partner_id) for row in rows]
 
 
@@ -288,5 +295,63 @@ async def last_change_times(session: AsyncSession, lines: Sequence[Line]) -> dic
     return await repository.last_change_times(session, [line.id for line in lines])
 
 
-async def search_lines(session: AsyncSession, text: str) -> Sequence[Line]:
-    return await repository.search(session, text)
+def line_filter(q: str = "", status: str | None = None, health: str | None = None) -> LineFilter:
+    """The list filter from a search box and two selects; an unknown status or health means any."""
+    return LineFilter(
+        digits="".join(ch for ch in q if ch.isdigit())[:20],
+        status=status if status in LineStatus.__members__.values() else None,
+        health=health if health in HealthStatus.__members__.values() else None,
+    )
+
+
+async def page_partner_lines(
+    session: AsyncSession, partner_id: uuid.UUID, found: LineFilter, request: PageRequest
+) -> Page[Line]:
+    return await repository.page_of_lines(session, partner_id, found, request)
+
+
+async def page_lines(session: AsyncSession, found: LineFilter, request: PageRequest) -> Page[Line]:
+    """The operator's view: every line, assigned or not."""
+    return await repository.page_of_lines(session, None, found, request)
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    total: int
+    flagged: int
+    unhealthy: int
+
+
+async def partner_line_counts(session: AsyncSession, partner_id: uuid.UUID) -> LineCounts:
+    groups = await repository.count_for_partner(session, partner_id)
+    return LineCounts(
+        total=sum(count for _, _, count in groups),
+        flagged=sum(count for status, _, count in groups if status == LineStatus.FLAGGED.value),
+        unhealthy=sum(count for _, health, count in groups if health != HealthStatus.HEALTHY.value),
+    )
+
+
+async def line_counts_by_partner(
+    session: AsyncSession, partner_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    return await repository.count_by_partner(session, partner_ids)
+
+
+async def health_timelines(
+    session: AsyncSession, partner_id: uuid.UUID, lines: Sequence[Line], since: datetime
+) -> dict[uuid.UUID, list[tuple[datetime, str]]]:
+    """Each of the partner's lines' health over [since, now): (from when, health) steps, the first one
+    at `since` (or when the line became the partner's, if later)."""
+    changes = await repository.health_changes_since(session, partner_id, [line.id for line in lines], since)
+    by_line: dict[uuid.UUID, list[LineHistory]] = {}
+    for change in changes:
+        by_line.setdefault(change.line_id, []).append(change)
+    timelines = {}
+    for line in lines:
+        own = by_line.get(line.id, [])
+        start = (own[0].old_value if own else None) or line.health_status
+        assigned = as_utc(line.assigned_at) if line.assigned_at else since
+        steps = [(max(since, assigned), start)]
+        steps += [(as_utc(change.created_at), change.new_value or start) for change in own]
+        timelines[line.id] = steps
+    return timelines

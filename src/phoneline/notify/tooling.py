@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ from phoneline.errors import InvalidParameter, ServiceUnavailable
 from phoneline.lines.numbers import to_e164
 from phoneline.net import outbound
 from phoneline.net.outbound import validate_url
-from phoneline.notify import repository, slack
+from phoneline.notify import pagerduty, repository, slack
 from phoneline.notify.models import AlertKind, AlertNotification, PartnerAlertSettings, SlackOn
 from phoneline.notify.schemas import (
     AlertLog,
@@ -207,3 +208,57 @@ async def send_slack_test(session: AsyncSession, settings: Settings, partner_id:
     if not 200 <= reply.status_code < 300:
         raise ServiceUnavailable(f"Slack answered {reply.status_code}: {reply.body[:200]}")
     return reply.status_code
+
+
+TEST_DEDUP_PREFIX = "phoneline/test/"
+
+
+async def send_pagerduty_test(session: AsyncSession, settings: Settings, partner_id: str) -> tuple[int, int]:
+    """Trigger a low-severity test incident with the partner's routing key, then resolve it at once, so
+    nobody stays paged; returns PagerDuty's HTTP status for each. Failures raise ServiceUnavailable with
+    what PagerDuty said, like the Slack test."""
+    partner = await require_partner(session, partner_id)
+    row = await repository.get_settings(session, partner.id)
+    if row is None or not row.pagerduty_routing_key_encrypted:
+        raise InvalidParameter("Set a PagerDuty routing key first, then send a test event.")
+    routing_key = SecretBox.from_settings(settings).decrypt(row.pagerduty_routing_key_encrypted)
+    dedup = f"{TEST_DEDUP_PREFIX}{partner.id}"
+    trigger = {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": dedup,
+        "payload": {
+            "summary": "phoneline test event: your PagerDuty integration works (resolved at once)",
+            "source": "phoneline",
+            "severity": "info",
+            "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+            "class": "test",
+        },
+    }
+    resolve = {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup}
+    transport = outbound.transport(connections=1)
+    statuses = []
+    try:
+        for body in (trigger, resolve):
+            try:
+                async with asyncio.timeout(settings.webhook_timeout_s):
+                    status, excerpt, _retry_after = await pagerduty.send(
+                        transport,
+                        settings.pagerduty_events_url,
+                        body,
+                        allow_private=settings.allow_private_webhook_targets,
+                    )
+            except TimeoutError:
+                raise ServiceUnavailable(
+                    "PagerDuty could not be reached: it did not answer in time."
+                ) from None
+            except httpx.HTTPError as failure:
+                raise ServiceUnavailable(
+                    f"PagerDuty could not be reached: {failure or type(failure).__name__}."
+                ) from None
+            if not 200 <= status < 300:
+                raise ServiceUnavailable(f"PagerDuty answered {status}: {excerpt[:200]}")
+            statuses.append(status)
+    finally:
+        await transport.aclose()
+    return statuses[0], statuses[1]

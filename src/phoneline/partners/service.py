@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.db.base import utcnow
 from phoneline.errors import InvalidParameter, NotFound
+from phoneline.paging import Page, PageRequest
 from phoneline.partners import repository
 from phoneline.partners.models import ApiKey, Partner
 
@@ -85,6 +86,14 @@ async def revoke_key(session: AsyncSession, prefix_or_id: str) -> ApiKey:
 
 async def list_partners(session: AsyncSession) -> Sequence[Partner]:
     return await repository.list_partners(session)
+
+
+async def page_partners(session: AsyncSession, text: str, request: PageRequest) -> Page[Partner]:
+    return await repository.page_of_partners(session, text.strip()[:200], request)
+
+
+async def partners_by_id(session: AsyncSession, partner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Partner]:
+    return await repository.partners_by_id(session, partner_ids)
 
 
 async def list_keys(session: AsyncSession, partner_id: str | uuid.UUID) -> Sequence[ApiKey]:

@@ -1,4 +1,4 @@
-"""Operator tooling for deliveries: read the log, resend one event, replay a subscription's window.
+"""Tooling for deliveries: read the log, resend one event, replay a subscription's window, send a test event.
 
 Resent and replayed deliveries are new deliveries of the same event, so they carry the same
 `webhook-id` (= event_id) and receivers deduplicate them like any retry.
@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +19,11 @@ from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import Conflict, InvalidParameter, NotFound
 from phoneline.events import outbox
 from phoneline.events.models import OutboxEvent
+from phoneline.tracing import current_trace_id
 from phoneline.webhooks import fanout, queue, repository, schemas
+from phoneline.webhooks.events import KNOWN_EVENT_TYPES
 from phoneline.webhooks.models import WebhookSubscription
+from phoneline.webhooks.signing import iso
 from phoneline.webhooks.subscriptions import parse_subscription_id, require_any_subscription
 
 DEFAULT_LOG_LIMIT = 50
@@ -165,6 +169,49 @@ async def replay(session: AsyncSession, subscription_id: str, since: datetime) -
             f"{len(plans)} events to replay; at most {MAX_REPLAY} at once. Choose a later --since."
         )
     return await _queue(session, plans, "replay")
+
+
+TEST_KIND = "test"
+
+
+def sample_data(event_type: str, subscription: WebhookSubscription, now: datetime) -> dict[str, Any]:
+    """The `data` of a test event: the shape of the real one where phoneline emits it, marked as a test."""
+    number = (subscription.phone_numbers or ["+12025550100"])[0]
+    data: dict[str, Any] = {"test": True, "description": "A test event from the phoneline dashboard."}
+    if event_type == "phone_number.status_updated":
+        data |= {
+            "phone_number": number, "previous_status": "ACTIVE", "new_status": "ACTIVE",
+            "previous_health_status": "HEALTHY", "new_health_status": "HEALTHY", "changed_at": iso(now),
+        }  # fmt: skip
+    elif event_type.startswith("phone_number."):
+        data |= {"phone_number": number, "changed_at": iso(now)}
+    return data
+
+
+async def send_test_event(
+    session: AsyncSession, subscription: WebhookSubscription, event_type: str
+) -> schemas.DeliveriesCreated:
+    """Send one test event of `event_type` to this subscription only, signed like any other delivery.
+
+    The event is written already dispatched, so fan-out never sends it to another subscription and no
+    alert is planned from it; it is about no line, so it never waits behind a line's earlier events.
+    """
+    _usable(subscription)
+    if event_type not in KNOWN_EVENT_TYPES:
+        raise InvalidParameter(f"'{event_type}' is not a webhook event type.")
+    now = utcnow()
+    event = OutboxEvent(
+        partner_id=subscription.partner_id,
+        line_id=None,
+        event_type=event_type,
+        data=sample_data(event_type, subscription, now),
+        trace_id=current_trace_id(),
+        created_at=now,
+        dispatched_at=now,
+    )
+    session.add(event)
+    await session.flush()
+    return await _queue(session, [(subscription.id, event)], TEST_KIND)
 
 
 @dataclass(frozen=True)

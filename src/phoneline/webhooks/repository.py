@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.errors import InvalidParameter
 from phoneline.events.models import OutboxEvent
+from phoneline.lines.models import Line
+from phoneline.paging import Page, PageRequest, keyset_page
 from phoneline.webhooks.models import (
     DeliveryState,
     WebhookAttempt,
@@ -166,21 +170,6 @@ async def delivered_seqs(session: AsyncSession, subscription_id: uuid.UUID, sinc
 # --- the partner's own delivery log (dashboard) ------------------------------------------------------
 
 
-async def deliveries_for_partner(
-    session: AsyncSession, partner_id: uuid.UUID, *, limit: int
-) -> Sequence[tuple[WebhookDelivery, str]]:
-    """The partner's newest deliveries across its subscriptions (deleted ones too), each with its type."""
-    query = (
-        select(WebhookDelivery, OutboxEvent.event_type)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
-        .where(WebhookSubscription.partner_id == partner_id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.event_seq.desc())
-        .limit(limit)
-    )
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
-
-
 async def delivery_for_partner(
     session: AsyncSession, partner_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> WebhookDelivery | None:
@@ -291,3 +280,96 @@ async def count_unreachable(
     if writes:
         await session.execute(_breaker_write, writes)
     return opened
+
+
+# --- the paged delivery log (dashboard and console) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What a delivery log is narrowed to; `line_number` is E.164, `state` a DeliveryState value."""
+
+    event_type: str | None = None
+    line_number: str | None = None
+    state: str | None = None
+    partner_id: uuid.UUID | None = None  # the console's partner filter; the dashboard always sets it
+
+
+def _decode_delivery_cursor(values: list[str]) -> list[Any]:
+    try:
+        return [datetime.fromisoformat(values[0]), uuid.UUID(values[1])]
+    except ValueError:
+        raise InvalidParameter("That page link is not valid; start again from the first page.") from None
+
+
+async def page_of_deliveries(
+    session: AsyncSession, found: DeliveryFilter, request: PageRequest
+) -> Page[WebhookDelivery]:
+    """Newest first, across the partner's subscriptions (deleted ones too), or every partner's."""
+    query = select(WebhookDelivery)
+    if found.partner_id is not None:
+        query = query.join(
+            WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id
+        ).where(WebhookSubscription.partner_id == found.partner_id)
+    if found.event_type:
+        query = query.join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq).where(
+            OutboxEvent.event_type == found.event_type
+        )
+    if found.line_number:
+        query = query.where(
+            WebhookDelivery.line_id.in_(select(Line.id).where(Line.number == found.line_number))
+        )
+    if found.state:
+        query = query.where(WebhookDelivery.state == found.state)
+    return await keyset_page(
+        session, query, [WebhookDelivery.created_at, WebhookDelivery.id], request,
+        key_of=lambda delivery: [delivery.created_at.isoformat(), delivery.id],
+        decode=_decode_delivery_cursor, descending=True,
+    )  # fmt: skip
+
+
+async def events_by_seq(session: AsyncSession, seqs: Sequence[int]) -> dict[int, OutboxEvent]:
+    if not seqs:
+        return {}
+    found = await session.scalars(select(OutboxEvent).where(OutboxEvent.seq.in_(set(seqs))))
+    return {event.seq: event for event in found}
+
+
+async def earliest_pending_before(session: AsyncSession, delivery: WebhookDelivery) -> WebhookDelivery | None:
+    """The delivery this one waits behind: the earliest still-pending delivery of an earlier event about
+    the same line to the same subscription (webhooks/queue.py's order rule)."""
+    if delivery.line_id is None or delivery.state != DeliveryState.PENDING.value:
+        return None
+    query = (
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.subscription_id == delivery.subscription_id,
+            WebhookDelivery.line_id == delivery.line_id,
+            WebhookDelivery.event_seq < delivery.event_seq,
+            WebhookDelivery.state == DeliveryState.PENDING.value,
+        )
+        .order_by(WebhookDelivery.event_seq)
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def line_numbers_by_id(session: AsyncSession, line_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not line_ids:
+        return {}
+    rows = await session.execute(select(Line.id, Line.number).where(Line.id.in_(set(line_ids))))
+    return {line_id: number for line_id, number in rows.all()}
+
+
+async def delivery_by_id(session: AsyncSession, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+    """Operator lookup (the console); partners use delivery_for_partner."""
+    return await session.get(WebhookDelivery, delivery_id)
+
+
+async def subscriptions_by_id(
+    session: AsyncSession, subscription_ids: Sequence[uuid.UUID]
+) -> Sequence[WebhookSubscription]:
+    if not subscription_ids:
+        return []
+    query = select(WebhookSubscription).where(WebhookSubscription.id.in_(set(subscription_ids)))
+    return (await session.scalars(query)).all()
