@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from phoneline import __version__
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware
+from phoneline.api.openapi import install_openapi
 from phoneline.api.runtime import Runtime
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app, settings.base_url)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware, doc_base=settings.base_url)
 
     app.include_router(lines_router, prefix=PARTNER_API_PREFIX)

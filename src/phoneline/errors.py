@@ -81,8 +81,14 @@ class LineNotEligible(ApiError):
 
 
 class NotFound(ApiError):
-    # Linq publishes no generic not-found code; 2000 sits beside 2001 (chat) and 2002 (message).
-    status, code, message = 404, 2000, "Not found."
+    # Linq's table has no generic not-found code (2001-2003 name chats, messages and attachments): a path
+    # or id that names nothing the key can see is 404 with 1005, the parameter that is not valid.
+    # Documented on /guides/errors.
+    status, code, message = (
+        404,
+        1005,
+        "Not found: the path names nothing this API key can see (Linq has no generic not-found code).",
+    )
 
 
 class ChatNotFound(NotFound):
@@ -93,8 +99,17 @@ class MessageNotFound(NotFound):
     code, message = 2002, "Message not found."
 
 
+class AttachmentNotFound(NotFound):
+    code, message = 2003, "Attachment not found."
+
+
+class RecipientBlocked(ApiError):
+    status, code, message = 403, 2026, "The recipient is on your blocklist."
+
+
 class MethodNotAllowed(ApiError):
-    status, code, message = 405, 2005, "Method not allowed."
+    # Linq's table has no code for 405; 1005 as for a path that names nothing (/guides/errors).
+    status, code, message = 405, 1005, "Method not allowed on this path; `Allow` lists the methods."
 
 
 class Conflict(ApiError):
@@ -111,6 +126,15 @@ class InternalError(ApiError):
 
 class ServiceUnavailable(ApiError):
     status, code, message = 503, 4004, "Service unavailable."
+
+
+# Every code phoneline answers with, for /guides/errors; the codes are Linq's table (1xxx-5xxx).
+DOCUMENTED_ERRORS: tuple[type[ApiError], ...] = (
+    MissingField, InvalidPhoneNumber, InvalidBody, InvalidMessageContent, InvalidParameter, RateLimited,
+    ChatNotFound, MessageNotFound, AttachmentNotFound, Unauthorized, AccessDenied, NotYourLine,
+    RecipientOptedOut, RecipientBlocked, LineNotEligible, NotFound, MethodNotAllowed, Conflict,
+    InternalError, ServiceUnavailable,
+)  # fmt: skip
 
 
 def error_body(error: ApiError, *, doc_base: str = "") -> dict[str, Any]:

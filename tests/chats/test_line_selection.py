@@ -100,8 +100,9 @@ def test_excluding_every_line_is_a_400_and_stores_nothing(account, stored):
 
 def test_exclude_from_must_be_e164(account):
     acme = account(A, B)
-    with pytest.raises(linq.BadRequestError):
+    with pytest.raises(linq.BadRequestError) as refused:
         acme.client.messages.create(to=[RECIPIENT], message=text("Hi"), exclude_from=["2025550101"])
+    assert refused.value.body["code"] == 1002 and "2025550101" in refused.value.body["message"]
 
 
 def test_no_line_that_can_send_is_a_409_and_stores_nothing(account, cli, stored):

@@ -100,14 +100,34 @@ async def _send_once(
     raise AssertionError("unreachable")
 
 
+async def _fetch_media(
+    request: Request, partner: Partner, key: str | None, message: schemas.MessageIn, sending: Sending
+) -> Response | dict[str, Attachment]:
+    """Media parts given by URL, fetched once before the send's transaction (no request holds the
+    database while waiting on someone else's server, db/engine.py); a repeated idempotency key is
+    answered from its stored response first, without fetching anything."""
+    if not any(isinstance(part, schemas.MediaPartIn) and part.url for part in message.parts or []):
+        return {}
+    if key is not None:
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.sessions() as session:
+            replay = await _replay(session, partner, key, await _fingerprint(request, key))
+            if replay is not None:
+                return replay
+    return await media.fetch_url_media(message, sending.settings, sending.media)
+
+
 @router.post("/chats", response_model=schemas.ChatCreatedOut, status_code=201, summary="Create a chat")
 async def create_chat(
     body: schemas.CreateChatIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    fetched = await _fetch_media(request, partner, key, body.message, sending)
+    if isinstance(fetched, Response):
+        return fetched
     return await _send_once(
         request, partner, key, 201,
-        lambda session: service.create_chat(session, sending.sender, partner, body, key),
+        lambda session: service.create_chat(session, sending.sender, partner, body, key, fetched),
     )  # fmt: skip
 
 
@@ -146,9 +166,12 @@ async def send_message(
     sending: SendingDep,
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    fetched = await _fetch_media(request, partner, key, body.message, sending)
+    if isinstance(fetched, Response):
+        return fetched
     return await _send_once(
         request, partner, key, 202,
-        lambda session: service.send_to_chat(session, sending.sender, partner, chat_id, body, key),
+        lambda session: service.send_to_chat(session, sending.sender, partner, chat_id, body, key, fetched),
     )  # fmt: skip
 
 
@@ -210,7 +233,10 @@ async def send_auto(
     body: schemas.AutoSendIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     key = idempotency.pick_key(body.message.idempotency_key, request.headers.get(IDEMPOTENCY_HEADER))
+    fetched = await _fetch_media(request, partner, key, body.message, sending)
+    if isinstance(fetched, Response):
+        return fetched
     return await _send_once(
         request, partner, key, 202,
-        lambda session: service.auto_send(session, sending.sender, partner, body, key),
+        lambda session: service.auto_send(session, sending.sender, partner, body, key, fetched),
     )  # fmt: skip

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from phoneline.chats.models import Chat, ChatHandle, Message
 from phoneline.db.base import as_utc
@@ -50,9 +50,42 @@ class AppPartIn(BaseModel):
 PartIn = Annotated[TextPartIn | MediaPartIn | LinkPartIn | AppPartIn, Field(discriminator="type")]
 
 
+ScreenEffect = Literal[
+    "confetti", "fireworks", "lasers", "sparkles", "celebration", "hearts", "love", "balloons",
+    "happy_birthday", "echo", "spotlight",
+]  # fmt: skip
+BubbleEffect = Literal["slam", "loud", "gentle", "invisible"]
+SCREEN_EFFECTS: tuple[str, ...] = get_args(ScreenEffect)
+BUBBLE_EFFECTS: tuple[str, ...] = get_args(BubbleEffect)
+
+
 class EffectIn(BaseModel):
-    name: str | None = None
+    """An iMessage effect in either form Linq takes: the clients' `{type, name}` or the spec examples'
+    `{screen_effect: name}` / `{bubble_effect: name}`. Stored and returned as `{type, name}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: ScreenEffect | BubbleEffect | None = None
     type: Literal["screen", "bubble"] | None = None
+    screen_effect: ScreenEffect | None = None
+    bubble_effect: BubbleEffect | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> EffectIn:
+        forms = [value for value in (self.name, self.screen_effect, self.bubble_effect) if value is not None]
+        if len(forms) != 1:
+            raise ValueError("give one effect: `name` (with `type`), `screen_effect` or `bubble_effect`")
+        kind = self.stored()["type"]
+        if self.type is not None and self.type != kind:
+            raise ValueError(f"'{forms[0]}' is a {kind} effect, not a {self.type} effect")
+        return self
+
+    def stored(self) -> dict[str, str]:
+        if self.screen_effect is not None:
+            return {"type": "screen", "name": self.screen_effect}
+        if self.bubble_effect is not None:
+            return {"type": "bubble", "name": self.bubble_effect}
+        name = self.name or ""
+        return {"type": "screen" if name in SCREEN_EFFECTS else "bubble", "name": name}
 
 
 class ReplyToIn(BaseModel):
@@ -327,13 +360,18 @@ def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_b
     )
 
 
+def parts_out(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parts as the API shows them: every part carries its `reactions` (a list, empty until reacted)."""
+    return [{**part, "reactions": part.get("reactions") or []} for part in parts]
+
+
 def _message_fields(message: Message, sender: ChatHandleOut) -> dict[str, Any]:
     return {
         "id": message.id,
         "created_at": as_utc(message.created_at),
         "delivery_status": message.delivery_status,
         "is_read": message.delivery_status == "read",
-        "parts": message.parts,
+        "parts": parts_out(message.parts),
         "sent_at": _utc(message.sent_at),
         "delivered_at": _utc(message.delivered_at),
         "effect": message.effect,

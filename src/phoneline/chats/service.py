@@ -12,7 +12,7 @@ the message to the transport once that transaction commits. Services never commi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats import activity, content, events, handover, media, repository, schemas, selection
 from phoneline.chats.activity import Activity
-from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
+from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key
 from phoneline.chats.models import (
     Attachment,
     Chat,
@@ -48,7 +48,7 @@ from phoneline.errors import (
     RecipientOptedOut,
 )
 from phoneline.lines.models import Line, LineStatus, LineType
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164, to_e164
 from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
@@ -120,7 +120,11 @@ def _page_limit(limit: int | None) -> int:
 
 
 async def _draft(
-    session: AsyncSession, partner_id: uuid.UUID, message: MessageIn, chat: Chat | None
+    session: AsyncSession,
+    partner_id: uuid.UUID,
+    message: MessageIn,
+    chat: Chat | None,
+    fetched: Mapping[str, Attachment],
 ) -> Draft:
     """Resolve attachments and the replied-to message; every failure here is a 400 before any guard
     that could consume the rate limit."""
@@ -137,11 +141,11 @@ async def _draft(
         if chat is None or not await repository.message_exists_in_chat(session, chat.id, replied):
             raise InvalidParameter("`reply_to.message_id` is not a message in this chat.")
         reply_to = message.reply_to.model_dump()
-    parts, new_attachments = content.stored_parts(partner_id, message, found)
+    parts, new_attachments = content.stored_parts(partner_id, message, found, fetched)
     return Draft(
         parts=parts,
         new_attachments=new_attachments,
-        effect=message.effect.model_dump() if message.effect else None,
+        effect=message.effect.stored() if message.effect else None,
         reply_to=reply_to,
         preferred_service=message.preferred_service,
         idempotency_key=message.idempotency_key,
@@ -323,10 +327,11 @@ async def create_chat(
     caller: Principal,
     body: schemas.CreateChatIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.ChatCreatedOut:
     """POST /v3/chats: open a chat (or reuse the one with the same `from` and `to`) and send into it."""
     content.check_parts(body.message)
-    number = to_e164(body.from_, what="`from` number")
+    number = require_e164(body.from_, what="`from` number")
     line = _require_own_line(
         caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
     )
@@ -342,7 +347,7 @@ async def create_chat(
     else:
         opted_out = existing[1] and not existing[0].is_group
     draft = replace(
-        await _draft(session, caller.partner_id, body.message, existing[0] if existing else None),
+        await _draft(session, caller.partner_id, body.message, existing[0] if existing else None, fetched),
         idempotency_key=idempotency_key,
     )
     _require_not_opted_out(recipients, opted_out, body.override_optout)
@@ -371,13 +376,14 @@ async def send_to_chat(
     chat_id: str,
     body: schemas.SendMessageIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.MessageSentOut:
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
     chat, line, opted_out = await _send_context(session, caller, chat_id)
     await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
-        await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+        await _draft(session, caller.partner_id, body.message, chat, fetched), idempotency_key=idempotency_key
     )
     recipients = _recipients_of(chat)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
@@ -419,9 +425,12 @@ async def _voice_memo_context(
 
     async def check_stray_from(line: Line) -> None:
         # Linq accepts a stray `from`: one of your lines (else 2006), and it must be the chat's.
-        if body.from_ is None or to_e164(body.from_, what="`from` number") == line.number:
+        if body.from_ is None:
             return
-        mine = await repository.partner_line_by_number(session, caller.partner_id, to_e164(body.from_))
+        number = require_e164(body.from_, what="`from` number")
+        if number == line.number:
+            return
+        mine = await repository.partner_line_by_number(session, caller.partner_id, number)
         _require_own_line(caller, mine, body.from_)
         raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
 
@@ -512,11 +521,12 @@ async def auto_send(
     caller: Principal,
     body: schemas.AutoSendIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.AutoSentOut:
     """POST /v3/messages: the server picks the line (reuse, best new line, or failover)."""
     content.check_parts(body.message)
     recipients = normalize_recipients(body.to)
-    excluded = {strict_e164(number) for number in body.exclude_from or []}
+    excluded = {require_e164(number, what="`exclude_from` number") for number in body.exclude_from or []}
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
     today = sender.clock.now().date()
@@ -533,7 +543,8 @@ async def auto_send(
         draft = _text_draft(body.continuation_message.text, idempotency_key)
     else:
         draft = replace(
-            await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+            await _draft(session, caller.partner_id, body.message, chat, fetched),
+            idempotency_key=idempotency_key,
         )
     if chat is None:
         opted_out = len(recipients) == 1 and bool(
@@ -593,7 +604,7 @@ async def list_chats(
     page_size = _page_limit(limit)
     line_id = None
     if from_number:
-        number = to_e164(from_number, what="`from` number")
+        number = require_e164(from_number, what="`from` number")
         line = _require_own_line(
             caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
         )
@@ -659,12 +670,12 @@ async def receive_inbound(
     session: AsyncSession, clock: Clock, doc_base: str, inbound: InboundMessage
 ) -> Message:
     """Store an inbound message, apply the opt-out rule, bump counters, emit message.received."""
-    number = to_e164(inbound.line_number, what="line number")
+    number = to_e164(inbound.line_number, what="line number")  # the carrier: lenient
     line = await repository.line_by_number(session, number)
     if line is None or line.partner_id is None:
         raise NotFound(f"No line {number} is assigned to a partner.")
     partner_id = line.partner_id
-    handle = normalize_handle(inbound.sender)
+    handle = normalize_handle(inbound.sender, lenient=True)
     now = clock.now()
     if inbound.chat_id is not None:
         found = await repository.get_chat(session, partner_id, _uuid_or(inbound.chat_id, ChatNotFound()))

@@ -65,7 +65,7 @@ def sim_persona(handle: str, as_json: bool = JsonOption) -> None:
     from phoneline.transport.simulator import persona_for, plan
 
     settings = Settings()
-    normalized = normalize_handle(handle)
+    normalized = normalize_handle(handle, lenient=True)
     doc = {
         "handle": normalized,
         "seed": settings.simulator_seed,

@@ -95,8 +95,7 @@ async def update_phone_number(
 def _operator_only() -> NoReturn:
     raise MethodNotAllowed(
         "Phone numbers are provisioned and released by the operator; there is no create or delete "
-        "on the partner API. Contact your representative to add or release a line.",
-        headers={"Allow": "GET"},
+        "on the partner API. Contact your representative to add or release a line."
     )
 
 

@@ -24,7 +24,7 @@ from phoneline.lines.models import (
     LineStatus,
     LineType,
 )
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164, to_e164
 from phoneline.partners.models import Partner
 from phoneline.partners.service import require_partner
 from phoneline.webhooks import outbox
@@ -218,7 +218,7 @@ async def set_forwarding_number(
         parsed_id = uuid.UUID(line_id)
     except ValueError:
         raise NotFound("Phone number not found.") from None
-    target = to_e164(forwarding_number, what="forwarding number") if forwarding_number else None
+    target = require_e164(forwarding_number, what="forwarding number") if forwarding_number else None
     line = await repository.get_for_partner(session, partner_id, parsed_id)
     if line is None:
         raise NotFound("Phone number not found.")
