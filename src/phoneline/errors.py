@@ -107,6 +107,11 @@ class RecipientBlocked(ApiError):
     status, code, message = 403, 2026, "The recipient is on your blocklist."
 
 
+class ContactCardExists(ApiError):
+    # Linq (linq-python's contact_card.create): an active card is never overwritten by a POST.
+    status, code, message = 409, 2014, "This line already has an active contact card; PATCH it instead."
+
+
 class MethodNotAllowed(ApiError):
     # Linq's table has no code for 405; 1005 as for a path that names nothing (/guides/errors).
     status, code, message = 405, 1005, "Method not allowed on this path; `Allow` lists the methods."
@@ -132,7 +137,7 @@ class ServiceUnavailable(ApiError):
 DOCUMENTED_ERRORS: tuple[type[ApiError], ...] = (
     MissingField, InvalidPhoneNumber, InvalidBody, InvalidMessageContent, InvalidParameter, RateLimited,
     ChatNotFound, MessageNotFound, AttachmentNotFound, Unauthorized, AccessDenied, NotYourLine,
-    RecipientOptedOut, RecipientBlocked, LineNotEligible, NotFound, MethodNotAllowed, Conflict,
+    RecipientOptedOut, RecipientBlocked, LineNotEligible, NotFound, MethodNotAllowed, Conflict, ContactCardExists,
     InternalError, ServiceUnavailable,
 )  # fmt: skip
 

@@ -39,14 +39,12 @@ def test_reuses_the_recipients_chat_on_a_line_that_can_send(account):
     assert sent.previous_chat_id is None
 
 
-def test_new_chat_goes_to_the_healthiest_line_then_the_one_with_fewest_new_conversations_today(
-    account, settings
-):
+def test_new_chat_goes_to_the_healthiest_line_then_the_least_recently_used(account, settings):
     acme = account(A, B, C)
     set_health(settings, A, HealthStatus.AT_RISK)
     acme.client.chats.create(from_=B, to=["+12025550111"], message=text("Hi"))  # B opened one today
     first = acme.client.messages.create(to=[RECIPIENT], message=text("Hello"))
-    assert first.from_ == C  # B and C are HEALTHY; C has opened fewer conversations today
+    assert first.from_ == C  # B and C are HEALTHY; B sent last, so C is the least recently used
     assert first.created_new_chat is True
     assert first.from_selection.reason == "new_best_number"
     assert first.from_selection.reused_existing_chat is False

@@ -184,6 +184,30 @@ class OptOut(Base):
     opted_in_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class BlockedHandle(Base):
+    """A handle the partner blocked: direct sends to it are 403 / 2026, its inbound messages dropped."""
+
+    __tablename__ = "blocked_handles"
+    __table_args__ = (UniqueConstraint("partner_id", "handle", name="uq_blocked_handles_partner_handle"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    # Normalised: E.164, a lowercased email, a short code or an alphanumeric sender id.
+    handle: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    blocked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineSuggestion(Base):
+    """When `GET /v3/available_number` last suggested a line: suggestions count as use, like sends
+    (whose times the activity counters already hold), so successive calls cycle (selection.py)."""
+
+    __tablename__ = "line_suggestions"
+
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"), primary_key=True)
+    suggested_at: Mapped[datetime] = mapped_column()
+
+
 class OptOutOverride(Base):
     """A send to an opted-out recipient with `override_optout: true`, recorded with the API key."""
 

@@ -8,7 +8,21 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Exists,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -19,9 +33,12 @@ from phoneline.chats.models import (
     ChatActivity,
     ChatHandle,
     LineActivity,
+    LineSuggestion,
     Message,
     OptOut,
 )
+from phoneline.chats.selection import Candidate
+from phoneline.db.base import as_utc
 from phoneline.lines.models import Line
 
 _messages = cast(Table, Message.__table__)
@@ -42,14 +59,44 @@ async def partner_line_by_number(session: AsyncSession, partner_id: uuid.UUID, n
     return await session.scalar(select(Line).where(Line.number == number, Line.partner_id == partner_id))
 
 
-async def partner_lines(session: AsyncSession, partner_id: uuid.UUID, day: date) -> list[tuple[Line, int]]:
-    """The partner's lines with the brand-new conversations each opened on `day`."""
-    query = (
-        select(Line, func.coalesce(LineActivity.new_conversations, 0))
-        .outerjoin(LineActivity, and_(LineActivity.line_id == Line.id, LineActivity.day == day))
-        .where(Line.partner_id == partner_id)
+async def partner_line_candidates(
+    session: AsyncSession, partner_id: uuid.UUID, since: date
+) -> list[Candidate]:
+    """The partner's lines with when each was last used: its newest send since `since` (from the
+    activity counters, no scan of messages) or its last suggestion, whichever is later."""
+    lines = (
+        await session.execute(
+            select(Line, LineSuggestion.suggested_at)
+            .outerjoin(LineSuggestion, LineSuggestion.line_id == Line.id)
+            .where(Line.partner_id == partner_id)
+        )
+    ).all()
+    sent = dict(
+        (
+            await session.execute(
+                select(ChatActivity.line_id, func.max(ChatActivity.last_outbound_at))
+                .where(ChatActivity.partner_id == partner_id, ChatActivity.day >= since)
+                .group_by(ChatActivity.line_id)
+            )
+        ).all()
     )
-    return [(line, int(count)) for line, count in (await session.execute(query)).all()]
+    candidates = []
+    for line, suggested_at in lines:
+        times = [as_utc(t) for t in (suggested_at, sent.get(line.id)) if t is not None]
+        candidates.append(Candidate(line, max(times) if times else None))
+    return candidates
+
+
+_RECORD_SUGGESTION = text(
+    "INSERT INTO line_suggestions (line_id, suggested_at) VALUES (:line_id, :at) "
+    "ON CONFLICT (line_id) DO UPDATE SET suggested_at = excluded.suggested_at"
+).bindparams(bindparam("line_id", type_=Uuid()), bindparam("at", type_=DateTime(timezone=True)))
+
+
+async def record_suggestion(session: AsyncSession, line_id: uuid.UUID, at: datetime) -> None:
+    """Suggestions count as use (selection.py): one row per line, overwritten (one upsert, so two
+    suggestions at once never collide)."""
+    await session.execute(_RECORD_SUGGESTION, {"line_id": line_id, "at": at})
 
 
 async def chat_on_line(

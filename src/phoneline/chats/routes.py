@@ -17,6 +17,8 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats import idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
+from phoneline.lines.routes import vcard_signer
+from phoneline.lines.schemas import AvailableNumberOut
 from phoneline.transport.runtime import Sending
 
 router = APIRouter(prefix="/v3", tags=["chats"])
@@ -219,6 +221,27 @@ async def send_voice_memo(
         request, partner, key, 202,
         lambda session: service.send_voice_memo(session, sender, partner, chat_id, body, downloaded, key),
     )  # fmt: skip
+
+
+@router.get(
+    "/available_number",
+    response_model=AvailableNumberOut,
+    summary="The best line to send from (smart assignment)",
+)
+async def available_number(
+    request: Request,
+    partner: Partner,
+    sending: SendingDep,
+    session: DbSession,
+    to: Annotated[list[str], Query(max_length=32)] = [],  # noqa: B006 (FastAPI copies defaults)
+    exclude_from: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    type: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    suggestion = await service.suggest_line(
+        session, sending.sender, partner, to=to, exclude_from=exclude_from, line_type=type
+    )
+    link = vcard_signer(request).link(partner.partner_id, [suggestion.line, *suggestion.backups])
+    return _ok(AvailableNumberOut(phone_number=suggestion.line.number, vcf_url=link))
 
 
 @router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")

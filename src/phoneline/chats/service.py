@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +57,7 @@ from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 from phoneline.webhooks import outbox
 
 MAX_PAGE = 100
+USE_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -529,13 +530,11 @@ async def auto_send(
     excluded = {require_e164(number, what="`exclude_from` number") for number in body.exclude_from or []}
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
-    today = sender.clock.now().date()
-    enforce = sender.pacing is not None and caller.pacing_mode == PacingMode.ENFORCE.value
     pick = await selection.choose(
         chats,
-        lambda: repository.partner_lines(session, caller.partner_id, today),
+        lambda: repository.partner_line_candidates(session, caller.partner_id, _use_window(sender)),
         excluded,
-        avoid_critical=enforce,
+        avoid_critical=_enforces_pacing(sender, caller),
     )
     line, chat = pick.line, pick.chat
     await _require_pace(session, sender, caller, line, new_conversation=chat is None)
@@ -577,6 +576,57 @@ async def auto_send(
             "previous_chat_id": pick.previous_chat_id,
         }
     )
+
+
+def _use_window(sender: Sender) -> date:
+    # Sends older than this do not order lines any more: every line is "long unused" by then.
+    return sender.clock.now().date() - timedelta(days=USE_WINDOW_DAYS)
+
+
+def _enforces_pacing(sender: Sender, caller: Principal) -> bool:
+    return sender.pacing is not None and caller.pacing_mode == PacingMode.ENFORCE.value
+
+
+def _split_list(values: list[str]) -> list[str]:
+    # Neither an E.164 number nor an email handle contains a comma.
+    return [item for value in values for item in value.split(",") if item.strip()]
+
+
+LINE_TYPES = {line_type.value.lower(): line_type.value for line_type in LineType}
+
+
+async def suggest_line(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    *,
+    to: list[str],
+    exclude_from: list[str],
+    line_type: str | None,
+) -> selection.Suggestion:
+    """GET /v3/available_number: the line smart assignment would send from (selection.py); nothing is
+    reserved, but the suggestion counts as use so the next call moves on to another equal line.
+
+    `to` and `exclude_from` come repeated (`?to=a&to=b`, Linq's docs) or comma-separated (linq-python).
+    """
+    to = _split_list(to)
+    excluded = {require_e164(number, what="`exclude_from` number") for number in _split_list(exclude_from)}
+    kind = None
+    if line_type is not None:
+        kind = LINE_TYPES.get(line_type.strip().lower())
+        if kind is None:
+            raise InvalidParameter(f"`type` must be iMessage or RCS, not '{line_type}'.")
+    chats = []
+    if to:
+        chats = await repository.partner_chats_with(
+            session, caller.partner_id, recipient_key(normalize_recipients(to))
+        )
+    candidates = await repository.partner_line_candidates(session, caller.partner_id, _use_window(sender))
+    suggestion = selection.suggest(
+        chats, candidates, excluded, line_type=kind, avoid_critical=_enforces_pacing(sender, caller)
+    )
+    await repository.record_suggestion(session, suggestion.line.id, sender.clock.now())
+    return suggestion
 
 
 # --- partner API: reads ------------------------------------------------------------------------------

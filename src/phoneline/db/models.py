@@ -2,17 +2,19 @@
 
 from phoneline.chats.models import (
     Attachment,
+    BlockedHandle,
     Chat,
     ChatActivity,
     ChatHandle,
     IdempotentResponse,
     LineActivity,
+    LineSuggestion,
     Message,
     OptOut,
     OptOutOverride,
 )
 from phoneline.db.base import Base
-from phoneline.lines.models import Line, LineHistory
+from phoneline.lines.models import ContactCard, Line, LineHistory
 from phoneline.notify.models import AlertNotification, PartnerAlertSettings
 from phoneline.partners.models import ApiKey, Partner
 from phoneline.reputation.models import ReputationAudit
@@ -23,13 +25,16 @@ __all__ = [
     "ApiKey",
     "Attachment",
     "Base",
+    "BlockedHandle",
     "Chat",
     "ChatActivity",
     "ChatHandle",
+    "ContactCard",
     "IdempotentResponse",
     "Line",
     "LineActivity",
     "LineHistory",
+    "LineSuggestion",
     "Message",
     "OptOut",
     "OptOutOverride",

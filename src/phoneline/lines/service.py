@@ -141,6 +141,7 @@ async def release_line(session: AsyncSession, number: str, *, actor: str, reason
         raise Conflict(f"Line {line.number} is not assigned to any partner; nothing to release.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
+    await repository.delete_contact_card(session, line.id)
     history.record(session, line, HistoryField.OWNER, str(previous_owner), None, reason=reason, actor=actor)
     line.partner_id, line.assigned_at, line.updated_at = None, None, utcnow()
     await _emit_ownership(session, line, previous_owner, RELEASED)
@@ -158,6 +159,7 @@ async def move_line(
         raise Conflict(f"Line {line.number} is already assigned to partner {partner.id}.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
+    await repository.delete_contact_card(session, line.id)
     await _emit_ownership(session, line, previous_owner, RELEASED)
     now = utcnow()
     line.partner_id, line.assigned_at, line.updated_at = partner.id, now, now

@@ -1,0 +1,66 @@
+// Smart number assignment and contact cards through the official @linqapp/sdk, unmodified.
+//
+// The Python side (tests/contract/test_node_sdk_surface.py) starts the server and makes partner A with
+// lines A and B (both HEALTHY and unused), and partner B with none.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import LinqAPIV3, { BadRequestError, ConflictError, PermissionDeniedError } from '@linqapp/sdk';
+
+function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set; run this through the pytest contract tests`);
+  }
+  return value;
+}
+
+const baseURL = requireEnv('LINQ_API_V3_BASE_URL');
+const partnerA = new LinqAPIV3({ apiKey: requireEnv('PARTNER_A_KEY'), baseURL, maxRetries: 0 });
+const partnerB = new LinqAPIV3({ apiKey: requireEnv('PARTNER_B_KEY'), baseURL, maxRetries: 0 });
+const LINE_A = requireEnv('LINE_A_NUMBER');
+const LINE_B = requireEnv('LINE_B_NUMBER');
+
+async function apiError(promise, ErrorClass) {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ErrorClass, `expected ${ErrorClass.name}, got ${error?.constructor?.name}`);
+    return error;
+  }
+  assert.fail(`expected ${ErrorClass.name}, but the request succeeded`);
+}
+
+test('available_number cycles through equal lines and links a vCard', async () => {
+  const first = await partnerA.availableNumber.retrieve();
+  const second = await partnerA.availableNumber.retrieve();
+  assert.deepEqual(new Set([first.phone_number, second.phone_number]), new Set([LINE_A, LINE_B]));
+  const vcard = await fetch(second.vcf_url);
+  assert.equal(vcard.status, 200);
+  const text = await vcard.text();
+  assert.match(text, /^BEGIN:VCARD/);
+  assert.ok(text.indexOf(second.phone_number) < text.indexOf(first.phone_number));
+});
+
+test('available_number takes exclude_from and type', async () => {
+  const picked = await partnerA.availableNumber.retrieve({ exclude_from: [LINE_A], type: 'iMessage' });
+  assert.equal(picked.phone_number, LINE_B);
+  const loose = await apiError(partnerA.availableNumber.retrieve({ exclude_from: ['2025550101'] }), BadRequestError);
+  assert.equal(loose.error.error.code, 1002);
+  const all = await apiError(partnerA.availableNumber.retrieve({ exclude_from: [LINE_A, LINE_B] }), BadRequestError);
+  assert.equal(all.error.error.code, 1005);
+});
+
+test('a contact card is created once, updated, listed, and private to its partner', async () => {
+  const created = await partnerA.contactCard.create({ first_name: 'Acme', phone_number: LINE_A });
+  assert.equal(created.is_active, true);
+  const again = await apiError(partnerA.contactCard.create({ first_name: 'X', phone_number: LINE_A }), ConflictError);
+  assert.equal(again.error.error.code, 2014);
+  const updated = await partnerA.contactCard.update({ phone_number: LINE_A, last_name: 'Inc' });
+  assert.deepEqual([updated.first_name, updated.last_name], ['Acme', 'Inc']);
+  const listed = await partnerA.contactCard.retrieve();
+  assert.deepEqual(listed.contact_cards.map((card) => card.phone_number), [LINE_A]);
+  assert.deepEqual((await partnerB.contactCard.retrieve()).contact_cards, []);
+  await apiError(partnerB.contactCard.update({ phone_number: LINE_A, first_name: 'Mine' }), PermissionDeniedError);
+});
