@@ -32,4 +32,4 @@ def test_node_sdk_lines_surface_contract(
             "LINE_B_NUMBER": LINE_B,
         },
     )
-    assert passed == 3
+    assert passed == 4

@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     or_,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import load_only
 from phoneline.chats.models import (
     AWAITING_HANDOVER,
     Attachment,
+    BlockedHandle,
     Chat,
     ChatActivity,
     ChatHandle,
@@ -519,3 +521,45 @@ async def count_awaiting_handover(session: AsyncSession, committed_before: datet
         .where(_awaiting_handover, _messages.c.created_at < committed_before)
     )
     return int(await session.scalar(query) or 0)
+
+
+# --- blocked handles ---------------------------------------------------------------------------------
+
+
+async def blocked_handles(
+    session: AsyncSession, partner_id: uuid.UUID, limit: int
+) -> Sequence[BlockedHandle]:
+    query = (
+        select(BlockedHandle)
+        .where(BlockedHandle.partner_id == partner_id)
+        .order_by(BlockedHandle.blocked_at.desc(), BlockedHandle.handle)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def count_blocked_handles(session: AsyncSession, partner_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(BlockedHandle).where(BlockedHandle.partner_id == partner_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def blocked_handle(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> BlockedHandle | None:
+    query = select(BlockedHandle).where(
+        BlockedHandle.partner_id == partner_id, BlockedHandle.handle == handle
+    )
+    return await session.scalar(query)
+
+
+async def blocked_among(session: AsyncSession, partner_id: uuid.UUID, handles: Sequence[str]) -> set[str]:
+    """Which of `handles` the partner blocked (one indexed lookup; the send guard's query)."""
+    query = select(BlockedHandle.handle).where(
+        BlockedHandle.partner_id == partner_id, BlockedHandle.handle.in_(handles)
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def delete_blocked_handle(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> bool:
+    result = await session.execute(
+        delete(BlockedHandle).where(BlockedHandle.partner_id == partner_id, BlockedHandle.handle == handle)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
-from phoneline.chats import idempotency, media, schemas, service
+from phoneline.chats import blocklist, idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.lines.routes import vcard_signer
@@ -242,6 +242,24 @@ async def available_number(
     )
     link = vcard_signer(request).link(partner.partner_id, [suggestion.line, *suggestion.backups])
     return _ok(AvailableNumberOut(phone_number=suggestion.line.number, vcf_url=link))
+
+
+@router.get("/blocked_handles", response_model=schemas.BlockedHandleListOut, summary="List blocked handles")
+async def list_blocked_handles(partner: Partner, session: DbSession) -> Response:
+    return _ok(await blocklist.list_blocked(session, partner.partner_id))
+
+
+@router.post("/blocked_handles", response_model=schemas.BlockedHandleBlockOut, summary="Block a handle")
+async def block_handle(
+    body: schemas.BlockIn, partner: Partner, sending: SendingDep, session: DbSession
+) -> Response:
+    return _ok(await blocklist.block(session, partner.partner_id, body, sending.sender.clock))
+
+
+@router.delete("/blocked_handles", status_code=204, summary="Unblock a handle")
+async def unblock_handle(body: schemas.UnblockIn, partner: Partner, session: DbSession) -> Response:
+    await blocklist.unblock(session, partner.partner_id, body)
+    return Response(status_code=204)
 
 
 @router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")

@@ -397,3 +397,29 @@ def message_out(message: Message, sender: ChatHandleOut) -> MessageOut:
         from_=message.sender_handle,
     )
     return MessageOut.model_validate(fields)
+
+
+# --- blocked handles -----------------------------------------------------------------------------
+
+
+class BlockIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
+    reason: str | None = Field(None, max_length=500)
+
+
+class UnblockIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
+
+
+class BlockedHandleOut(BaseModel):
+    blocked_at: datetime
+    handle: str
+    reason: str | None
+
+
+class BlockedHandleListOut(BaseModel):
+    blocked_handles: list[BlockedHandleOut]
+
+
+class BlockedHandleBlockOut(BaseModel):
+    blocked_handle: BlockedHandleOut

@@ -3,8 +3,9 @@
 Every send runs the Linq guards in order, each refusing before anything is stored or sent:
   1. `from` is one of the partner's lines        403 / 2006
   2. the line can send (ACTIVE, read now)        403 / 2027
-  3. the recipient has not opted out             403 / 2024 (unless override_optout, then recorded)
-  4. the sender-recipient pair is under its rate 429 / 1007
+  3. the recipient is not blocked                403 / 2026 (a group only if every member is)
+  4. the recipient has not opted out             403 / 2024 (unless override_optout, then recorded)
+  5. the sender-recipient pair is under its rate 429 / 1007
 then writes the message, its activity counters and its events in the caller's transaction, and hands
 the message to the transport once that transaction commits. Services never commit.
 """
@@ -19,7 +20,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats import activity, content, events, handover, media, repository, schemas, selection
+from phoneline.chats import (
+    activity,
+    blocklist,
+    content,
+    events,
+    handover,
+    media,
+    repository,
+    schemas,
+    selection,
+)
 from phoneline.chats.activity import Activity
 from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key
 from phoneline.chats.models import (
@@ -49,12 +60,15 @@ from phoneline.errors import (
 )
 from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import require_e164, to_e164
+from phoneline.logging import get_logger
 from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 from phoneline.webhooks import outbox
+
+log = get_logger("phoneline.chats")
 
 MAX_PAGE = 100
 USE_WINDOW_DAYS = 30
@@ -338,6 +352,7 @@ async def create_chat(
     )
     recipients = normalize_recipients(body.to, own_number=line.number)
     _require_can_send(line)
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     existing = await repository.chat_on_line(session, caller.partner_id, line.id, recipient_key(recipients))
     await _require_pace(session, sender, caller, line, new_conversation=existing is None)
     if existing is None:
@@ -382,6 +397,7 @@ async def send_to_chat(
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
     chat, line, opted_out = await _send_context(session, caller, chat_id)
+    await blocklist.require_not_blocked(session, caller.partner_id, _recipients_of(chat))
     await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
         await _draft(session, caller.partner_id, body.message, chat, fetched), idempotency_key=idempotency_key
@@ -437,6 +453,7 @@ async def _voice_memo_context(
 
     chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
     recipients = _recipients_of(chat)
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     await sender.limiter.check(line.number, recipients)
     return chat, line, opted_out, recipients
@@ -527,6 +544,7 @@ async def auto_send(
     """POST /v3/messages: the server picks the line (reuse, best new line, or failover)."""
     content.check_parts(body.message)
     recipients = normalize_recipients(body.to)
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     excluded = {require_e164(number, what="`exclude_from` number") for number in body.exclude_from or []}
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
@@ -727,6 +745,15 @@ async def receive_inbound(
     partner_id = line.partner_id
     handle = normalize_handle(inbound.sender, lenient=True)
     now = clock.now()
+    if await blocklist.is_blocked(session, partner_id, handle):
+        # Linq: dropped before it reaches webhooks. Nothing is stored; the caller gets a message that
+        # was never written (its id names nothing), so transports need no second kind of answer.
+        log.info("inbound_dropped_blocked_sender", line=number)
+        return Message(
+            id=uuid.uuid4(), partner_id=partner_id, line_id=line.id, direction=Direction.INBOUND.value,
+            kind=MessageKind.MESSAGE.value, sender_handle=handle, parts=inbound.parts,
+            delivery_status=DeliveryStatus.RECEIVED.value, created_at=now, updated_at=now,
+        )  # fmt: skip
     if inbound.chat_id is not None:
         found = await repository.get_chat(session, partner_id, _uuid_or(inbound.chat_id, ChatNotFound()))
         if found is None or found[0].line_id != line.id:

@@ -64,3 +64,18 @@ test('a contact card is created once, updated, listed, and private to its partne
   assert.deepEqual((await partnerB.contactCard.retrieve()).contact_cards, []);
   await apiError(partnerB.contactCard.update({ phone_number: LINE_A, first_name: 'Mine' }), PermissionDeniedError);
 });
+
+test('blocked handles: block, list, guard (403 / 2026) and unblock (the SDK has no resource: its raw methods)', async () => {
+  const handle = '+12025550177';
+  const blocked = await partnerA.post('/v3/blocked_handles', { body: { handle, reason: 'test' } });
+  assert.equal(blocked.blocked_handle.handle, handle);
+  const listed = await partnerA.get('/v3/blocked_handles');
+  assert.deepEqual(listed.blocked_handles.map((entry) => entry.handle), [handle]);
+  const refused = await apiError(
+    partnerA.chats.create({ from: LINE_A, to: [handle], message: { parts: [{ type: 'text', value: 'Hi' }] } }),
+    PermissionDeniedError,
+  );
+  assert.equal(refused.error.error.code, 2026);
+  await partnerA.delete('/v3/blocked_handles', { body: { handle } });
+  assert.deepEqual((await partnerA.get('/v3/blocked_handles')).blocked_handles, []);
+});
