@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from phoneline.transport.simulator import simulated_capability
 from tests.conftest import Cli, LiveServer, PartnerAccount
 from tests.contract.node_runner import run_node_tests
 
 LINE_A, LINE_B = "+12025550101", "+12025550102"
+CANDIDATES = [f"+1202555{n:04d}" for n in range(1000, 1100)]
+
+
+def first_number(service: str, available: bool) -> str:
+    # The test server's sink answers as the simulator does under the default seed.
+    return next(n for n in CANDIDATES if simulated_capability(n, "phoneline", service).available is available)
 
 
 def test_node_sdk_lines_surface_contract(
@@ -30,6 +37,8 @@ def test_node_sdk_lines_surface_contract(
             "PARTNER_B_KEY": partner_b.api_key,
             "LINE_A_NUMBER": LINE_A,
             "LINE_B_NUMBER": LINE_B,
+            "IMESSAGE_NUMBER": first_number("iMessage", True),
+            "NO_RCS_NUMBER": first_number("RCS", False),
         },
     )
-    assert passed == 4
+    assert passed == 5

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
-from phoneline.chats import blocklist, idempotency, media, schemas, service
+from phoneline.chats import blocklist, capability, idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.lines.routes import vcard_signer
@@ -260,6 +260,35 @@ async def block_handle(
 async def unblock_handle(body: schemas.UnblockIn, partner: Partner, session: DbSession) -> Response:
     await blocklist.unblock(session, partner.partner_id, body)
     return Response(status_code=204)
+
+
+async def _check_capability(
+    request: Request, partner: Partner, sending: Sending, body: schemas.CapabilityCheckIn, service: str
+) -> Response:
+    # The lookup in its own short transaction: the transport may wait on the carrier gateway, and no
+    # request holds the database meanwhile (db/engine.py).
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        handle, line_number = await capability.prepare(
+            session, partner, body, service=service, today=sending.clock.now().date()
+        )
+    return _ok(await capability.ask(sending.transport, handle, service, line_number))
+
+
+@router.post(
+    "/capability/check_imessage", response_model=schemas.HandleCheckOut, summary="Check iMessage reachability"
+)
+async def check_imessage(
+    body: schemas.CapabilityCheckIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return await _check_capability(request, partner, sending, body, "iMessage")
+
+
+@router.post("/capability/check_rcs", response_model=schemas.HandleCheckOut, summary="Check RCS support")
+async def check_rcs(
+    body: schemas.CapabilityCheckIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return await _check_capability(request, partner, sending, body, "RCS")
 
 
 @router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")

@@ -423,3 +423,18 @@ class BlockedHandleListOut(BaseModel):
 
 class BlockedHandleBlockOut(BaseModel):
     blocked_handle: BlockedHandleOut
+
+
+# --- capability checks ---------------------------------------------------------------------------
+
+
+class CapabilityCheckIn(BaseModel):
+    address: str = Field(min_length=1, max_length=320)
+    from_: str | None = Field(None, alias="from", max_length=32)
+
+
+class HandleCheckOut(BaseModel):
+    address: str
+    available: bool
+    reason: Literal["not_supported"] | None
+    selected_service: str | None

@@ -31,6 +31,8 @@ from phoneline.lines.models import HealthStatus, Line, LineStatus
 
 HEALTH_ORDER = {HealthStatus.HEALTHY.value: 0, HealthStatus.AT_RISK.value: 1, HealthStatus.CRITICAL.value: 2}
 NEVER_USED = datetime.min.replace(tzinfo=UTC)
+# Sends older than this no longer order lines: every line is "long unused" by then.
+USE_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)

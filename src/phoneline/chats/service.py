@@ -71,7 +71,6 @@ from phoneline.webhooks import outbox
 log = get_logger("phoneline.chats")
 
 MAX_PAGE = 100
-USE_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -598,7 +597,7 @@ async def auto_send(
 
 def _use_window(sender: Sender) -> date:
     # Sends older than this do not order lines any more: every line is "long unused" by then.
-    return sender.clock.now().date() - timedelta(days=USE_WINDOW_DAYS)
+    return sender.clock.now().date() - timedelta(days=selection.USE_WINDOW_DAYS)
 
 
 def _enforces_pacing(sender: Sender, caller: Principal) -> bool:

@@ -1,7 +1,7 @@
 """The one interface between phoneline and whatever carries messages.
 
 phoneline calls `Transport.send()` with each outbound message after the transaction that stored it has
-committed. The transport answers through `CarrierReports`: delivered / failed (with a code) / read, an
+committed, and `Transport.check_capability()` for the partner API's capability checks. The transport answers through `CarrierReports`: delivered / failed (with a code) / read, an
 inbound message, or a line the carrier flagged or cleared.
 """
 
@@ -71,6 +71,19 @@ class InboundMessage:
         return cls(line_number=line_number, sender=sender, parts=[{"type": "text", "value": text}], **extra)
 
 
+CAPABILITY_SERVICES = ("iMessage", "RCS")
+
+
+@dataclass(frozen=True)
+class CapabilityAnswer:
+    """Whether a recipient address is reachable over the service asked about (iMessage or RCS)."""
+
+    available: bool
+    # The service a message to this address would go over now (RCS missing resolves to SMS); None
+    # when the carrier could not say.
+    selected_service: str | None
+
+
 class CarrierReports(Protocol):
     """What a transport tells phoneline. Implemented by transport/ingest.py."""
 
@@ -109,6 +122,11 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def send(self, message: OutboundMessage) -> None:
         """Hand one message to the carrier; raise TransportError if it cannot be taken."""
+
+    @abc.abstractmethod
+    async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
+        """Ask the carrier whether `address` takes `service` (iMessage | RCS) from `line_number`; raise
+        TransportError when it cannot answer (Linq: "unknown", never "not supported")."""
 
     async def close(self) -> None:
         return None

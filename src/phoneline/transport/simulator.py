@@ -12,6 +12,11 @@ Each recipient handle gets a persona from SHA-256 of "<PHONELINE_SIMULATOR_SEED>
 Delays are measured from the send and divided by PHONELINE_SIMULATOR_SPEED. Reply texts are picked by
 the same hash and the number of messages the handle has been sent, so one seed replays one story.
 Group chats get deliveries (or failures) but no replies. docs/transport.md has the full table.
+
+Capability checks are answered from the same hash, salted with the service, modulo 100
+(`simulated_capability`): iMessage is available for every email address and for phone numbers in
+buckets 0-69; RCS for phone numbers in buckets 0-49 (never for an email). When it is not available, a
+phone number resolves to SMS.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from phoneline.logging import get_logger
-from phoneline.transport.base import FAILED_UNDELIVERABLE, InboundMessage, OutboundMessage, Transport
+from phoneline.transport.base import (
+    FAILED_UNDELIVERABLE,
+    CapabilityAnswer,
+    InboundMessage,
+    OutboundMessage,
+    Transport,
+)
 
 log = get_logger("phoneline.transport")
 
@@ -98,6 +109,20 @@ def plan(
     return steps
 
 
+# Share of phone numbers (hash buckets below the bound) that take each service.
+CAPABILITY_BOUNDS = {"iMessage": 70, "RCS": 50}
+
+
+def simulated_capability(address: str, seed: str, service: str) -> CapabilityAnswer:
+    """The simulator's answer for `address` under `seed`: deterministic, so tests can rely on it."""
+    is_email = "@" in address
+    if is_email:
+        available = service == "iMessage"
+        return CapabilityAnswer(available, "iMessage" if available else None)
+    available = _digest(seed, address, f"#{service}") % 100 < CAPABILITY_BOUNDS[service]
+    return CapabilityAnswer(available, service if available else "SMS")
+
+
 class SimulatorTransport(Transport):
     name = "simulator"
 
@@ -129,6 +154,9 @@ class SimulatorTransport(Transport):
         task = asyncio.create_task(self._play(message, handle, steps), name=f"simulator-{message.message_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
+        return simulated_capability(address, self.seed, service)
 
     async def _play(self, message: OutboundMessage, handle: str, steps: list[Step]) -> None:
         reports = self._reports()

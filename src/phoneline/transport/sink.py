@@ -1,11 +1,16 @@
 """`sink`: accepts every outbound message and reports it delivered at once; never answers by itself.
 
 For deterministic tests and benchmarks. Inbound traffic comes only from `phoneline sim inbound`.
+Capability checks answer as the simulator does under its default seed (`simulated_capability`).
 """
 
 from __future__ import annotations
 
-from phoneline.transport.base import OutboundMessage, Transport
+from phoneline.settings import Settings
+from phoneline.transport.base import CapabilityAnswer, OutboundMessage, Transport
+from phoneline.transport.simulator import simulated_capability
+
+DEFAULT_SEED: str = Settings.model_fields["simulator_seed"].default
 
 
 class SinkTransport(Transport):
@@ -13,3 +18,6 @@ class SinkTransport(Transport):
 
     async def send(self, message: OutboundMessage) -> None:
         await self._reports().delivered(message.message_id)
+
+    async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
+        return simulated_capability(address, DEFAULT_SEED, service)

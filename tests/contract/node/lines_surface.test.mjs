@@ -79,3 +79,11 @@ test('blocked handles: block, list, guard (403 / 2026) and unblock (the SDK has 
   await partnerA.delete('/v3/blocked_handles', { body: { handle } });
   assert.deepEqual((await partnerA.get('/v3/blocked_handles')).blocked_handles, []);
 });
+
+test('capability checks are answered by the transport', async () => {
+  const yes = await partnerA.capability.checkIMessage({ address: requireEnv('IMESSAGE_NUMBER') });
+  assert.deepEqual([yes.available, yes.selected_service], [true, 'iMessage']);
+  const no = await partnerA.capability.checkRCS({ address: requireEnv('NO_RCS_NUMBER'), from: LINE_A });
+  assert.deepEqual([no.available, no.reason, no.selected_service], [false, 'not_supported', 'SMS']);
+  await apiError(partnerA.capability.checkRCS({ address: 'someone@example.com' }), BadRequestError);
+});
