@@ -12,6 +12,7 @@ from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware
 from phoneline.api.openapi import install_openapi
 from phoneline.api.runtime import Runtime
+from phoneline.attachments.routes import router as attachments_router
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
 from phoneline.dashboard.wiring import install_dashboard
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
     app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
     app.include_router(reputation_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(attachments_router, prefix=PARTNER_API_PREFIX)
     app.include_router(bridge_router)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)

@@ -103,6 +103,19 @@ class AttachmentNotFound(NotFound):
     code, message = 2003, "Attachment not found."
 
 
+class AttachmentNotReady(ApiError):
+    # Linq's table: 2007 attachment_not_ready, HTTP 404.
+    status, code, message = 404, 2007, "The attachment has not been uploaded yet."
+
+
+class InvalidFileType(ApiError):
+    status, code, message = 400, 5004, "This file type is not supported."
+
+
+class FileTooLarge(ApiError):
+    status, code, message = 400, 5005, "The file exceeds the maximum size."
+
+
 class RecipientBlocked(ApiError):
     status, code, message = 403, 2026, "The recipient is on your blocklist."
 
@@ -136,7 +149,8 @@ class ServiceUnavailable(ApiError):
 # Every code phoneline answers with, for /guides/errors; the codes are Linq's table (1xxx-5xxx).
 DOCUMENTED_ERRORS: tuple[type[ApiError], ...] = (
     MissingField, InvalidPhoneNumber, InvalidBody, InvalidMessageContent, InvalidParameter, RateLimited,
-    ChatNotFound, MessageNotFound, AttachmentNotFound, Unauthorized, AccessDenied, NotYourLine,
+    ChatNotFound, MessageNotFound, AttachmentNotFound, AttachmentNotReady, InvalidFileType, FileTooLarge,
+    Unauthorized, AccessDenied, NotYourLine,
     RecipientOptedOut, RecipientBlocked, LineNotEligible, NotFound, MethodNotAllowed, Conflict, ContactCardExists,
     InternalError, ServiceUnavailable,
 )  # fmt: skip

@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     vcard_link_ttl_s: int = Field(default=24 * 3600, gt=0)
     # Linq: attachments and media parts by URL are at most 100 MB.
     attachment_max_bytes: int = 100 * 1024 * 1024
+    # The attachment store (attachments/store.py): empty = a local directory, served by phoneline;
+    # `s3://bucket[/prefix]` = any S3-compatible store, with presigned URLs.
+    attachment_store_url: str = ""
+    attachment_dir: str = "./var/attachments"
+    attachment_s3_endpoint: str = ""
+    attachment_s3_region: str = ""
+    attachment_s3_access_key_id: str = ""
+    attachment_s3_secret_access_key: SecretStr | None = None
     media_fetch_timeout_s: float = 10.0
 
     # --- webhooks and alerts (docs/webhooks.md) ---

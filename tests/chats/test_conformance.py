@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import linq
 import pytest
 
@@ -123,6 +124,8 @@ def test_media_by_url_is_fetched_once_so_size_type_and_name_are_known(account, f
     part = sent.parts[1]
     assert (part.filename, part.mime_type, part.size_bytes) == ("photo.jpg", "image/jpeg", len(PHOTO))
     assert Files.hits == {"/files/photo.jpg": 1}
+    # Stored in the attachment store: the part (and the carrier) points at phoneline's copy.
+    assert part.url != url and httpx.get(part.url).content == PHOTO
     listed = acme.client.chats.messages.list(chat.id).messages
     assert all(isinstance(p.size_bytes, int) for m in listed for p in m.parts if p.type == "media")
 

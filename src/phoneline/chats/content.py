@@ -127,6 +127,7 @@ def stored_parts(
                 attachment = Attachment(
                     id=uuid.uuid4(), partner_id=partner_id, url=download.url, filename=download.filename,
                     mime_type=download.mime_type, size_bytes=download.size_bytes,
+                    object_key=download.object_key, status="complete",
                 )  # fmt: skip
                 new.append(attachment)
             else:

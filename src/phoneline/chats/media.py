@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from phoneline.attachments.store import AttachmentStore
 from phoneline.chats.content import check_parts
 from phoneline.chats.models import Attachment
 from phoneline.chats.schemas import MediaPartIn, MessageIn
@@ -117,9 +119,16 @@ class Download:
 
 
 async def _download(
-    url: str, settings: Settings, transport: httpx.AsyncBaseTransport, *, what: str, limit: int
+    url: str,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport,
+    *,
+    what: str,
+    limit: int,
+    keep: Callable[[bytes], Awaitable[None]] | None = None,
 ) -> Download:
-    """Fetch `url` once under the outbound rule (at most `limit` bytes, no redirects), counting bytes.
+    """Fetch `url` once under the outbound rule (at most `limit` bytes, no redirects), counting bytes;
+    `keep` receives every chunk (to write it to the attachment store).
 
     A URL the outbound rule refuses is a 400 (OutboundRefused is an InvalidParameter).
     """
@@ -144,6 +153,8 @@ async def _download(
                     size += len(chunk)
                     if size > limit:
                         raise InvalidParameter(too_large)
+                    if keep is not None and chunk:
+                        await keep(chunk)
                 content_type = response.headers.get("content-type")
     except TimeoutError:
         raise InvalidParameter(f"The {what} could not be fetched: it took too long.") from None
@@ -173,34 +184,42 @@ async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncB
     )
 
 
-async def fetch_media(url: str, settings: Settings, transport: httpx.AsyncBaseTransport) -> Attachment:
-    """A media part given by URL, fetched once so its size, type and name are known (Linq: 100 MB)."""
-    download = await _download(
-        url, settings, transport, what="media URL", limit=settings.attachment_max_bytes
-    )
+async def fetch_media(
+    url: str, settings: Settings, transport: httpx.AsyncBaseTransport, store: AttachmentStore
+) -> Attachment:
+    """A media part given by URL, fetched once (Linq: at most 100 MB) into the attachment store, so
+    its size, type and name are known and the carrier is handed our copy."""
+    attachment_id = uuid.uuid4()
+    key = f"fetched/{attachment_id}"
+    async with store.writer(key) as write:
+        download = await _download(
+            url, settings, transport, what="media URL", limit=settings.attachment_max_bytes, keep=write
+        )
     filename = _filename(download.url, "attachment")
     declared = (download.content_type or "").split(";", 1)[0].strip().lower()
     if not declared or declared == "application/octet-stream":
         declared = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     refusal = refused_media(declared, filename, download.head)
     if refusal is not None:
+        await store.delete(key)
         raise InvalidParameter(refusal)
     return Attachment(
-        id=uuid.uuid4(),
+        id=attachment_id,
         partner_id=uuid.UUID(int=0),
-        url=str(download.url),
+        url=await store.download_url(key),
         filename=filename,
         mime_type=declared[:127],
         size_bytes=download.size,
+        object_key=key,
     )
 
 
 async def fetch_url_media(
-    message: MessageIn, settings: Settings, transport: httpx.AsyncBaseTransport
+    message: MessageIn, settings: Settings, transport: httpx.AsyncBaseTransport, store: AttachmentStore
 ) -> dict[str, Attachment]:
     """Every distinct media URL of a message, fetched once each (after the pure content checks)."""
     check_parts(message)
     urls = list(
         dict.fromkeys(part.url for part in message.parts or [] if isinstance(part, MediaPartIn) and part.url)
     )
-    return {url: await fetch_media(url, settings, transport) for url in urls}
+    return {url: await fetch_media(url, settings, transport, store) for url in urls}

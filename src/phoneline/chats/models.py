@@ -152,7 +152,8 @@ class Message(Base):
 
 
 class Attachment(Base):
-    """A media file a message refers to: a voice memo we fetched, or a media part given by URL."""
+    """A media file a message refers to: uploaded through POST /v3/attachments, a voice memo we fetched,
+    or a media part given by URL."""
 
     __tablename__ = "attachments"
 
@@ -161,9 +162,15 @@ class Attachment(Base):
     url: Mapped[str] = mapped_column(Text)
     filename: Mapped[str] = mapped_column(String(255))
     mime_type: Mapped[str] = mapped_column(String(127))
-    # 0 when the file was not fetched (media parts by URL are passed through, not downloaded).
+    # The exact size in bytes: declared by POST /v3/attachments and checked against the upload, or
+    # counted while a voice memo or a media part by URL was fetched.
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # pending (waiting for its upload) | complete | failed (wrong size, or not uploaded in time).
+    status: Mapped[str] = mapped_column(String(16), default="complete", server_default="complete")
+    # Where the bytes are in the attachment store (attachments/store.py); None for rows from before it.
+    object_key: Mapped[str | None] = mapped_column(Text, default=None)
+    upload_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OptOut(Base):

@@ -14,7 +14,9 @@ from starlette.responses import Response
 from phoneline.api.auth import Partner
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
-from phoneline.chats import blocklist, capability, idempotency, media, schemas, service
+from phoneline.attachments import service as attachments
+from phoneline.attachments.routes import attachment_store
+from phoneline.chats import blocklist, capability, content, idempotency, media, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.lines.routes import vcard_signer
@@ -108,15 +110,26 @@ async def _fetch_media(
     """Media parts given by URL, fetched once before the send's transaction (no request holds the
     database while waiting on someone else's server, db/engine.py); a repeated idempotency key is
     answered from its stored response first, without fetching anything."""
-    if not any(isinstance(part, schemas.MediaPartIn) and part.url for part in message.parts or []):
+    runtime: Runtime = request.app.state.runtime
+    uploaded = [
+        content.parse_attachment_id(part.attachment_id)
+        for part in message.parts or []
+        if isinstance(part, schemas.MediaPartIn) and part.attachment_id and part.url is None
+    ]
+    by_url = any(isinstance(part, schemas.MediaPartIn) and part.url for part in message.parts or [])
+    if not uploaded and not by_url:
         return {}
     if key is not None:
-        runtime: Runtime = request.app.state.runtime
         async with runtime.sessions() as session:
             replay = await _replay(session, partner, key, await _fingerprint(request, key))
             if replay is not None:
                 return replay
-    return await media.fetch_url_media(message, sending.settings, sending.media)
+    # Uploads straight to S3 are settled (complete, or failed for a wrong size) from the store first.
+    now = sending.clock.now()
+    await attachments.refresh(runtime.sessions, attachment_store(request), partner.partner_id, uploaded, now)
+    if not by_url:
+        return {}
+    return await media.fetch_url_media(message, sending.settings, sending.media, attachment_store(request))
 
 
 @router.post("/chats", response_model=schemas.ChatCreatedOut, status_code=201, summary="Create a chat")
@@ -206,6 +219,13 @@ async def send_voice_memo(
     key = idempotency.pick_key(None, request.headers.get(IDEMPOTENCY_HEADER))
     sender = sending.sender
     downloaded: Attachment | None = None
+    if body.attachment_id is not None and body.voice_memo_url is None:
+        runtime_: Runtime = request.app.state.runtime
+        memo_id = [content.parse_attachment_id(body.attachment_id)]
+        now = sending.clock.now()
+        await attachments.refresh(
+            runtime_.sessions, attachment_store(request), partner.partner_id, memo_id, now
+        )
     if body.voice_memo_url is not None:
         # The guards first (a refused memo costs no download), then the download outside any
         # transaction: on SQLite the process has one connection, and no request may hold it while

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.attachments import service as attachments
 from phoneline.chats import (
     activity,
     blocklist,
@@ -147,6 +148,8 @@ async def _draft(
     missing = [str(attachment_id) for attachment_id in wanted if attachment_id not in found]
     if missing:
         raise InvalidParameter(f"Unknown attachment_id {', '.join(missing)}.")
+    for attachment in found.values():
+        attachments.require_ready(attachment)
     reply_to = None
     if message.reply_to is not None:
         replied = _uuid_or(
@@ -491,6 +494,7 @@ async def send_voice_memo(
         )
         if stored is None:
             raise InvalidParameter(f"Unknown attachment_id {attachment_id}.")
+        attachments.require_ready(stored)
         media.require_audio_type(stored.mime_type)
         attachment = stored
         new_attachments = []

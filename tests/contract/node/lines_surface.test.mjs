@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import LinqAPIV3, { BadRequestError, ConflictError, PermissionDeniedError } from '@linqapp/sdk';
+import LinqAPIV3, { BadRequestError, ConflictError, NotFoundError, PermissionDeniedError } from '@linqapp/sdk';
 
 function requireEnv(name) {
   const value = process.env[name];
@@ -86,4 +86,25 @@ test('capability checks are answered by the transport', async () => {
   const no = await partnerA.capability.checkRCS({ address: requireEnv('NO_RCS_NUMBER'), from: LINE_A });
   assert.deepEqual([no.available, no.reason, no.selected_service], [false, 'not_supported', 'SMS']);
   await apiError(partnerA.capability.checkRCS({ address: 'someone@example.com' }), BadRequestError);
+});
+
+test('an attachment is declared, uploaded to its URL with the required headers, read and deleted', async () => {
+  const bytes = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(1000, 1)]);
+  const created = await partnerA.attachments.create({
+    filename: 'photo.jpg',
+    content_type: 'image/jpeg',
+    size_bytes: bytes.length,
+  });
+  assert.equal(created.http_method, 'PUT');
+  const put = await fetch(created.upload_url, { method: 'PUT', body: bytes, headers: created.required_headers });
+  assert.equal(put.status, 200);
+  const state = await partnerA.attachments.retrieve(created.attachment_id);
+  assert.deepEqual([state.status, state.size_bytes, state.content_type], ['complete', bytes.length, 'image/jpeg']);
+  const refused = await apiError(
+    partnerA.attachments.create({ filename: 'a.webp', content_type: 'image/webp', size_bytes: 10 }),
+    BadRequestError,
+  );
+  assert.equal(refused.error.error.code, 5004);
+  await partnerA.attachments.delete(created.attachment_id);
+  await apiError(partnerA.attachments.retrieve(created.attachment_id), NotFoundError);
 });

@@ -1,4 +1,5 @@
-"""the surface around lines: blocked handles, line suggestions (use for smart assignment), contact cards
+"""the surface around lines: blocked handles, line suggestions (use for smart assignment), contact cards,
+attachments on the object store (status, object key, upload deadline)
 
 Revision ID: 0007_surface
 Revises: 0006
@@ -66,9 +67,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("line_id", name=op.f("uq_contact_cards_line_id")),
     )
     op.create_index(op.f("ix_contact_cards_partner_id"), "contact_cards", ["partner_id"], unique=False)
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("status", sa.String(length=16), server_default="complete", nullable=False)
+        )
+        batch_op.add_column(sa.Column("object_key", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("upload_expires_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.drop_column("upload_expires_at")
+        batch_op.drop_column("object_key")
+        batch_op.drop_column("status")
     op.drop_index(op.f("ix_contact_cards_partner_id"), table_name="contact_cards")
     op.drop_table("contact_cards")
     op.drop_table("line_suggestions")
