@@ -41,4 +41,4 @@ def test_node_sdk_lines_surface_contract(
             "NO_RCS_NUMBER": first_number("RCS", False),
         },
     )
-    assert passed == 6
+    assert passed == 7

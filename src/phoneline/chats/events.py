@@ -189,3 +189,98 @@ async def emit_chat_created(
         data=chat_view.model_dump(mode="json"),
         line_id=line.id,
     )
+
+
+# --- chat and message operations (operations.py); one function per event, for the typed events ----
+
+MESSAGE_EDITED = "message.edited"
+REACTION_ADDED = "reaction.added"
+REACTION_REMOVED = "reaction.removed"
+PARTICIPANT_ADDED = "participant.added"
+PARTICIPANT_REMOVED = "participant.removed"
+GROUP_NAME_UPDATED = "chat.group_name_updated"
+GROUP_ICON_UPDATED = "chat.group_icon_updated"
+
+
+async def emit_message_edited(
+    session: AsyncSession,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
+    part_index: int,
+    text: str,
+    doc_base: str,
+    at: datetime,
+) -> None:
+    base = message_data(message, chat, line, None, doc_base)
+    data = {
+        "id": base["id"],
+        "chat": base["chat"],
+        "direction": message.direction,
+        "edited_at": _iso(at),
+        "part": {"index": part_index, "text": text},
+    }
+    await outbox.emit(
+        session, partner_id=chat.partner_id, event_type=MESSAGE_EDITED, data=data, line_id=line.id
+    )
+
+
+async def emit_reaction(
+    session: AsyncSession,
+    event_type: str,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
+    reaction_type: str,
+    custom_emoji: str | None,
+    part_index: int,
+    actor: dict[str, Any],
+    at: datetime,
+) -> None:
+    data = {
+        "chat_id": str(chat.id),
+        "message_id": str(message.id),
+        "part_index": part_index,
+        "reaction_type": reaction_type,
+        "custom_emoji": custom_emoji,
+        "is_from_me": True,
+        "from": line.number,
+        "from_handle": actor,
+        "reacted_at": _iso(at),
+        "sticker": None,
+    }
+    await outbox.emit(session, partner_id=chat.partner_id, event_type=event_type, data=data, line_id=line.id)
+
+
+async def emit_participant(
+    session: AsyncSession,
+    event_type: str,
+    chat: ChatFields,
+    line: LineFields,
+    handle: str,
+    participant: dict[str, Any],
+    at: datetime,
+) -> None:
+    moment = "added_at" if event_type == PARTICIPANT_ADDED else "removed_at"
+    data = {"chat_id": str(chat.id), "handle": handle, "participant": participant, moment: _iso(at)}
+    await outbox.emit(session, partner_id=chat.partner_id, event_type=event_type, data=data, line_id=line.id)
+
+
+async def emit_group_changed(
+    session: AsyncSession,
+    event_type: str,
+    chat: ChatFields,
+    line: LineFields,
+    old_value: str | None,
+    new_value: str | None,
+    changed_by: dict[str, Any],
+    at: datetime,
+) -> None:
+    data = {
+        "chat_id": str(chat.id),
+        "old_value": old_value,
+        "new_value": new_value,
+        "changed_by_handle": changed_by,
+        "updated_at": _iso(at),
+    }
+    await outbox.emit(session, partner_id=chat.partner_id, event_type=event_type, data=data, line_id=line.id)

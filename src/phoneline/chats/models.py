@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     false,
     text,
 )
@@ -84,6 +85,11 @@ class Chat(Base):
     health_updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set while the recipient's opt-out keyword, which arrived in this chat, is in force.
     opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by PUT /v3/chats/{id} (groups only); None: the participants' handles, comma-separated.
+    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    group_chat_icon: Mapped[str | None] = mapped_column(Text, default=None)
+    # When our line left the group (POST /v3/chats/{id}/leave); no sends after it.
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the chat itself last changed (its health or opt-out mark). Message activity lives in
     # chat_activity, so a send does not rewrite the chat row.
@@ -149,6 +155,11 @@ class Message(Base):
     handed_over_at: Mapped[datetime | None] = mapped_column(default=None)
     # When a recovery pass last claimed it for another hand-over (a lease, so processes do not repeat it).
     handover_claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The message this one replies to (also in `reply_to`), indexed for GET /v3/messages/{id}/thread.
+    reply_to_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), default=None, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    # DELETE /v3/messages/{id}: unsent on the carrier, hidden from every read, the row kept.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Attachment(Base):
@@ -189,6 +200,28 @@ class OptOut(Base):
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when a later non-keyword message opted them back in; NULL while the opt-out is in force.
     opted_in_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Reaction(Base):
+    """A tapback, custom emoji or sticker on one part of a message, by our line or a participant."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (
+        UniqueConstraint(
+            "message_id", "part_index", "handle", "type", "custom_emoji", name="uq_reactions_one"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column()
+    part_index: Mapped[int] = mapped_column(Integer, default=0)
+    # love | like | dislike | laugh | emphasize | question | custom | sticker
+    type: Mapped[str] = mapped_column(String(16))
+    custom_emoji: Mapped[str] = mapped_column(String(64), default="")
+    handle: Mapped[str] = mapped_column(String(320))
+    is_me: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BlockedHandle(Base):

@@ -38,6 +38,7 @@ from phoneline.chats.models import (
     LineSuggestion,
     Message,
     OptOut,
+    Reaction,
 )
 from phoneline.chats.selection import Candidate
 from phoneline.db.base import as_utc
@@ -226,8 +227,8 @@ async def list_chats(
 async def list_messages(
     session: AsyncSession, chat_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> Sequence[Message]:
-    """Newest first, a keyset page."""
-    query = select(Message).where(Message.chat_id == chat_id)
+    """Newest first, a keyset page; deleted messages are not listed."""
+    query = select(Message).where(Message.chat_id == chat_id, Message.deleted_at.is_(None))
     if after is not None:
         created, message_id = after
         query = query.where(
@@ -244,7 +245,7 @@ async def get_message(
         select(Message, Chat, Line)
         .join(Chat, Chat.id == Message.chat_id)
         .join(Line, Line.id == Chat.line_id)
-        .where(Message.id == message_id, Message.partner_id == partner_id)
+        .where(Message.id == message_id, Message.partner_id == partner_id, Message.deleted_at.is_(None))
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1], row[2]) if row else None
@@ -563,3 +564,79 @@ async def delete_blocked_handle(session: AsyncSession, partner_id: uuid.UUID, ha
         delete(BlockedHandle).where(BlockedHandle.partner_id == partner_id, BlockedHandle.handle == handle)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+# --- chat and message operations (operations.py) -----------------------------------------------------
+
+
+async def reactions_of(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Reaction]]:
+    found: dict[uuid.UUID, list[Reaction]] = defaultdict(list)
+    if not message_ids:
+        return found
+    query = (
+        select(Reaction)
+        .where(Reaction.message_id.in_(message_ids))
+        .order_by(Reaction.message_id, Reaction.created_at, Reaction.id)
+    )
+    for reaction in (await session.scalars(query)).all():
+        found[reaction.message_id].append(reaction)
+    return found
+
+
+async def find_reaction(
+    session: AsyncSession, message_id: uuid.UUID, part_index: int, handle: str, kind: str, custom_emoji: str
+) -> Reaction | None:
+    query = select(Reaction).where(
+        Reaction.message_id == message_id,
+        Reaction.part_index == part_index,
+        Reaction.handle == handle,
+        Reaction.type == kind,
+        Reaction.custom_emoji == custom_emoji,
+    )
+    return await session.scalar(query)
+
+
+async def mark_inbound_read(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> int:
+    result = await session.execute(
+        update(Message)
+        .where(Message.chat_id == chat_id, Message.direction == "inbound", Message.read_at.is_(None))
+        .values(read_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def thread(
+    session: AsyncSession,
+    chat_id: uuid.UUID,
+    root_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    newest_first: bool,
+) -> Sequence[Message]:
+    """The originator and its replies, oldest first (or newest first), a keyset page."""
+    query = select(Message).where(
+        Message.chat_id == chat_id,
+        Message.deleted_at.is_(None),
+        or_(Message.id == root_id, Message.reply_to_message_id == root_id),
+    )
+    if after is not None:
+        created, message_id = after
+        if newest_first:
+            query = query.where(
+                or_(
+                    Message.created_at < created, and_(Message.created_at == created, Message.id < message_id)
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Message.created_at > created, and_(Message.created_at == created, Message.id > message_id)
+                )
+            )
+    order = (
+        (Message.created_at.desc(), Message.id.desc()) if newest_first else (Message.created_at, Message.id)
+    )
+    return (await session.scalars(query.order_by(*order).limit(limit))).all()

@@ -16,7 +16,7 @@ from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
 from phoneline.attachments import service as attachments
 from phoneline.attachments.routes import attachment_store
-from phoneline.chats import blocklist, capability, content, idempotency, media, schemas, service
+from phoneline.chats import blocklist, capability, content, idempotency, media, operations, schemas, service
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.lines.routes import vcard_signer
@@ -309,6 +309,99 @@ async def check_rcs(
     body: schemas.CapabilityCheckIn, request: Request, partner: Partner, sending: SendingDep
 ) -> Response:
     return await _check_capability(request, partner, sending, body, "RCS")
+
+
+# --- chat and message operations (operations.py) ------------------------------------------------------
+
+
+def _carrier(request: Request, sending: Sending) -> operations.Carrier:
+    runtime: Runtime = request.app.state.runtime
+    allow_private = sending.settings.allow_private_webhook_targets
+    return operations.Carrier(
+        runtime.sessions, sending.transport, sending.clock, sending.doc_base, allow_private
+    )
+
+
+@router.put(
+    "/chats/{chat_id}", response_model=schemas.ChatUpdatedOut, summary="Rename a group or set its icon"
+)
+async def update_chat(
+    chat_id: str, body: schemas.ChatUpdateIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return _ok(await operations.update_chat(_carrier(request, sending), partner, chat_id, body))
+
+
+@router.post("/chats/{chat_id}/read", status_code=204, summary="Mark a chat read")
+async def mark_chat_read(chat_id: str, request: Request, partner: Partner, sending: SendingDep) -> Response:
+    await operations.mark_read(_carrier(request, sending), partner, chat_id)
+    return Response(status_code=204)
+
+
+@router.post("/chats/{chat_id}/typing", status_code=204, summary="Start the typing indicator")
+async def start_typing(chat_id: str, request: Request, partner: Partner, sending: SendingDep) -> Response:
+    await operations.typing(_carrier(request, sending), partner, chat_id, started=True)
+    return Response(status_code=204)
+
+
+@router.delete("/chats/{chat_id}/typing", status_code=204, summary="Stop the typing indicator")
+async def stop_typing(chat_id: str, request: Request, partner: Partner, sending: SendingDep) -> Response:
+    await operations.typing(_carrier(request, sending), partner, chat_id, started=False)
+    return Response(status_code=204)
+
+
+@router.post("/chats/{chat_id}/leave", response_model=schemas.OperationOut, summary="Leave a group chat")
+async def leave_chat(chat_id: str, request: Request, partner: Partner, sending: SendingDep) -> Response:
+    return _ok(await operations.leave(_carrier(request, sending), partner, chat_id))
+
+
+@router.post("/chats/{chat_id}/share_contact_card", status_code=204, summary="Share the line's contact card")
+async def share_contact_card(
+    chat_id: str, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    await operations.share_contact_card(_carrier(request, sending), partner, chat_id)
+    return Response(status_code=204)
+
+
+@router.patch("/messages/{message_id}", response_model=schemas.MessageOut, summary="Edit a sent message")
+async def edit_message(
+    message_id: str, body: schemas.MessageEditIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return _ok(await operations.edit(_carrier(request, sending), partner, message_id, body))
+
+
+@router.delete("/messages/{message_id}", status_code=204, summary="Delete (unsend) a message")
+async def delete_message(
+    message_id: str, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    await operations.delete(_carrier(request, sending), partner, message_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/messages/{message_id}/reactions", response_model=schemas.OperationOut, summary="React to a message"
+)
+async def react(
+    message_id: str, body: schemas.ReactionIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return _ok(await operations.react(_carrier(request, sending), partner, message_id, body))
+
+
+@router.get(
+    "/messages/{message_id}/thread", response_model=schemas.MessageListOut, summary="A message's thread"
+)
+async def message_thread(
+    message_id: str,
+    partner: Partner,
+    session: DbSession,
+    limit: int | None = None,
+    cursor: str | None = None,
+    order: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    messages, last = await operations.thread(
+        session, partner, message_id, limit=limit, cursor=service.decode_cursor(cursor), order=order
+    )
+    next_cursor = service.encode_cursor(last.created_at, last.id) if last is not None else None
+    return _ok(schemas.MessageListOut(messages=messages, next_cursor=next_cursor))
 
 
 @router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")

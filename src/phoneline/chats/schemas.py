@@ -351,27 +351,35 @@ def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_b
             "id": chat.id,
             "created_at": as_utc(chat.created_at),
             "updated_at": as_utc(chat.updated_at),
-            "display_name": display_name(handles),
+            "display_name": chat.display_name or display_name(handles),
             "handles": [handle_out(h, line_type) for h in handles],
             "health_status": chat_health(chat, doc_base),
             "is_group": chat.is_group,
+            "group_chat_icon": chat.group_chat_icon,
             "service": chat.service,
         }
     )
 
 
-def parts_out(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def parts_out(
+    parts: list[dict[str, Any]], reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
     """Parts as the API shows them: every part carries its `reactions` (a list, empty until reacted)."""
-    return [{**part, "reactions": part.get("reactions") or []} for part in parts]
+    by_part = reactions or {}
+    return [{**part, "reactions": by_part.get(index, [])} for index, part in enumerate(parts)]
 
 
-def _message_fields(message: Message, sender: ChatHandleOut) -> dict[str, Any]:
+def _message_fields(
+    message: Message, sender: ChatHandleOut, reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     return {
         "id": message.id,
         "created_at": as_utc(message.created_at),
         "delivery_status": message.delivery_status,
-        "is_read": message.delivery_status == "read",
-        "parts": parts_out(message.parts),
+        # An inbound message is read once our line marked its chat read (POST /v3/chats/{id}/read).
+        "is_read": message.delivery_status == "read"
+        or (message.direction == "inbound" and message.read_at is not None),
+        "parts": parts_out(message.parts, reactions),
         "sent_at": _utc(message.sent_at),
         "delivered_at": _utc(message.delivered_at),
         "effect": message.effect,
@@ -386,8 +394,10 @@ def sent_message_out(message: Message, sender: ChatHandleOut) -> SentMessageOut:
     return SentMessageOut.model_validate(_message_fields(message, sender))
 
 
-def message_out(message: Message, sender: ChatHandleOut) -> MessageOut:
-    fields = _message_fields(message, sender)
+def message_out(
+    message: Message, sender: ChatHandleOut, reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> MessageOut:
+    fields = _message_fields(message, sender, reactions)
     fields.update(
         chat_id=message.chat_id,
         updated_at=as_utc(message.updated_at),
@@ -438,3 +448,43 @@ class HandleCheckOut(BaseModel):
     available: bool
     reason: Literal["not_supported"] | None
     selected_service: str | None
+
+
+# --- chat and message operations -----------------------------------------------------------------
+
+
+class ChatUpdateIn(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=255)
+    group_chat_icon: str | None = Field(None, max_length=2048)
+
+
+class ChatUpdatedOut(BaseModel):
+    chat_id: str
+    status: str
+
+
+class OperationOut(BaseModel):
+    """Linq's acknowledgement for leave, participants and reactions."""
+
+    message: str
+    status: str
+    trace_id: str
+
+
+class MessageEditIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    part_index: int = Field(0, ge=0, le=99)
+
+
+ReactionKind = Literal["love", "like", "dislike", "laugh", "emphasize", "question", "custom", "sticker"]
+
+
+class ReactionIn(BaseModel):
+    operation: Literal["add", "remove"]
+    type: ReactionKind
+    custom_emoji: str | None = Field(None, min_length=1, max_length=64)
+    emoji: str | None = Field(None, min_length=1, max_length=64)
+    part_index: int = Field(0, ge=0, le=99)
+    attachment_id: str | None = Field(None, max_length=64)
+    url: str | None = Field(None, max_length=2048)
+    placement: dict[str, float] | None = None

@@ -28,6 +28,7 @@ from phoneline.chats import (
     events,
     handover,
     media,
+    operations,
     repository,
     schemas,
     selection,
@@ -292,6 +293,7 @@ async def _write_outbound(
         parts=draft.parts,
         effect=draft.effect,
         reply_to=draft.reply_to,
+        reply_to_message_id=uuid.UUID(draft.reply_to["message_id"]) if draft.reply_to else None,
         service=draft.preferred_service or chat.service,
         preferred_service=draft.preferred_service,
         delivery_status=DeliveryStatus.SENT.value,
@@ -432,6 +434,8 @@ async def _send_context(
         await before_guards(line)
     _require_own_line(caller, line, line.number)
     _require_can_send(line)
+    if chat.left_at is not None:
+        raise InvalidParameter("Your line left this group chat; it cannot send to it any more.")
     return chat, line, opted_out and not chat.is_group
 
 
@@ -698,15 +702,6 @@ async def list_chats(
     )
 
 
-def _sender_of(message: Message, chat: Chat, line: Line, handles: list[ChatHandle]) -> schemas.ChatHandleOut:
-    if message.direction == Direction.OUTBOUND.value:
-        return schemas.owner_handle(chat, line.number, line.line_type)
-    for handle in handles:
-        if handle.handle == message.sender_handle and not handle.is_me:
-            return schemas.handle_out(handle)
-    raise NotFound(f"Message {message.id} has no sender in its chat.")
-
-
 async def list_messages(
     session: AsyncSession, caller: Principal, chat_id: str, *, limit: int | None, cursor: str | None
 ) -> schemas.MessageListOut:
@@ -717,11 +712,9 @@ async def list_messages(
     chat, line = found
     rows = await repository.list_messages(session, chat.id, after=decode_cursor(cursor), limit=page_size + 1)
     page = list(rows[:page_size])
-    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > page_size else None
     return schemas.MessageListOut(
-        messages=[schemas.message_out(m, _sender_of(m, chat, line, handles)) for m in page],
-        next_cursor=next_cursor,
+        messages=await operations.render_messages(session, page, chat, line), next_cursor=next_cursor
     )
 
 
@@ -730,8 +723,7 @@ async def get_message(session: AsyncSession, caller: Principal, message_id: str)
     if found is None:
         raise MessageNotFound()
     message, chat, line = found
-    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
-    return schemas.message_out(message, _sender_of(message, chat, line, handles))
+    return await operations.render_message(session, message, chat, line)
 
 
 # --- carrier side: inbound messages and delivery reports ---------------------------------------------

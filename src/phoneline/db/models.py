@@ -12,6 +12,7 @@ from phoneline.chats.models import (
     Message,
     OptOut,
     OptOutOverride,
+    Reaction,
 )
 from phoneline.db.base import Base
 from phoneline.lines.models import ContactCard, Line, LineHistory
@@ -41,6 +42,7 @@ __all__ = [
     "OutboxEvent",
     "Partner",
     "PartnerAlertSettings",
+    "Reaction",
     "ReputationAudit",
     "WebhookAttempt",
     "WebhookDelivery",

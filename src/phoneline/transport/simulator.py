@@ -13,6 +13,9 @@ Delays are measured from the send and divided by PHONELINE_SIMULATOR_SPEED. Repl
 the same hash and the number of messages the handle has been sent, so one seed replays one story.
 Group chats get deliveries (or failures) but no replies. docs/transport.md has the full table.
 
+Chat actions (typing, read receipts, edits, deletes, reactions, group changes, contact cards) are
+taken at once and remembered in `actions`; simulated recipients never refuse one.
+
 Capability checks are answered from the same hash, salted with the service, modulo 100
 (`simulated_capability`): iMessage is available for every email address and for phone numbers in
 buckets 0-69; RCS for phone numbers in buckets 0-49 (never for an email). When it is not available, a
@@ -32,6 +35,7 @@ from phoneline.logging import get_logger
 from phoneline.transport.base import (
     FAILED_UNDELIVERABLE,
     CapabilityAnswer,
+    ChatAction,
     InboundMessage,
     OutboundMessage,
     Transport,
@@ -134,6 +138,8 @@ class SimulatorTransport(Transport):
         self._opted_out: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._played: OrderedDict[str, None] = OrderedDict()
+        # The chat actions carried out, oldest first (the last REMEMBERED_IDS): what a test can observe.
+        self.actions: list[ChatAction] = []
 
     async def send(self, message: OutboundMessage) -> None:
         # A repeated hand-over of a message already played is taken and ignored, as a carrier would.
@@ -157,6 +163,12 @@ class SimulatorTransport(Transport):
 
     async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
         return simulated_capability(address, self.seed, service)
+
+    async def act(self, action: ChatAction) -> None:
+        # Simulated recipients see every action at once and never refuse one (docs/transport.md).
+        self.actions.append(action)
+        if len(self.actions) > REMEMBERED_IDS:
+            del self.actions[: len(self.actions) - REMEMBERED_IDS]
 
     async def _play(self, message: OutboundMessage, handle: str, steps: list[Step]) -> None:
         reports = self._reports()

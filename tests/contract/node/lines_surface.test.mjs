@@ -108,3 +108,33 @@ test('an attachment is declared, uploaded to its URL with the required headers, 
   await partnerA.attachments.delete(created.attachment_id);
   await apiError(partnerA.attachments.retrieve(created.attachment_id), NotFoundError);
 });
+
+test('chat and message operations: typing, read, group name, edit, reactions, thread, delete, leave', async () => {
+  const text = (value, extra = {}) => ({ parts: [{ type: 'text', value }], ...extra });
+  const { chat } = await partnerA.chats.create({ from: LINE_A, to: ['+12025550161'], message: text('Helo') });
+  await partnerA.chats.typing.start(chat.id);
+  await partnerA.chats.typing.stop(chat.id);
+  await partnerA.chats.markAsRead(chat.id);
+  const edited = await partnerA.messages.update(chat.message.id, { text: 'Hello' });
+  assert.equal(edited.parts[0].value, 'Hello');
+  await partnerA.messages.addReaction(chat.message.id, { operation: 'add', type: 'like' });
+  const reacted = await partnerA.messages.retrieve(chat.message.id);
+  assert.deepEqual(reacted.parts[0].reactions.map((r) => [r.type, r.is_me]), [['like', true]]);
+  const reply = await partnerA.chats.messages.send(chat.id, {
+    message: text('Re', { reply_to: { message_id: chat.message.id, part_index: 0 } }),
+  });
+  const thread = [];
+  for await (const message of partnerA.messages.listMessagesThread(reply.message.id)) thread.push(message.id);
+  assert.deepEqual(thread, [chat.message.id, reply.message.id]);
+  await partnerA.messages.delete(reply.message.id);
+  await apiError(partnerA.messages.retrieve(reply.message.id), NotFoundError);
+
+  const group = (await partnerA.chats.create({
+    from: LINE_A, to: ['+12025550162', '+12025550163'], message: text('Hi all'),
+  })).chat;
+  const renamed = await partnerA.chats.update(group.id, { display_name: 'Team' });
+  assert.equal(renamed.chat_id, group.id);
+  assert.equal((await partnerA.chats.retrieve(group.id)).display_name, 'Team');
+  const left = await partnerA.chats.leaveChat(group.id);
+  assert.equal(left.status, 'left');
+});

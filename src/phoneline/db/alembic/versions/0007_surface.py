@@ -74,8 +74,51 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("object_key", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("upload_expires_at", sa.DateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("display_name", sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column("group_chat_icon", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("left_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reply_to_message_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_messages_reply_to_message_id"), ["reply_to_message_id"], unique=False
+        )
+    op.create_table(
+        "reactions",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("message_id", sa.Uuid(), nullable=False),
+        sa.Column("partner_id", sa.Uuid(), nullable=False),
+        sa.Column("part_index", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("custom_emoji", sa.String(length=64), nullable=False),
+        sa.Column("handle", sa.String(length=320), nullable=False),
+        sa.Column("is_me", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["messages.id"], name=op.f("fk_reactions_message_id_messages"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reactions")),
+        sa.UniqueConstraint(
+            "message_id", "part_index", "handle", "type", "custom_emoji", name="uq_reactions_one"
+        ),
+    )
+    op.create_index(op.f("ix_reactions_message_id"), "reactions", ["message_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_reactions_message_id"), table_name="reactions")
+    op.drop_table("reactions")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_messages_reply_to_message_id"))
+        batch_op.drop_column("deleted_at")
+        batch_op.drop_column("edited_at")
+        batch_op.drop_column("reply_to_message_id")
+    with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.drop_column("left_at")
+        batch_op.drop_column("group_chat_icon")
+        batch_op.drop_column("display_name")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_column("upload_expires_at")
         batch_op.drop_column("object_key")
