@@ -145,3 +145,31 @@ def test_another_partners_chat_and_message_are_404(account):
     ):
         with pytest.raises(linq.NotFoundError):
             call()
+
+
+def test_participants_are_added_and_removed_in_groups_only(account, carrier, events):
+    acme = account(LINE)
+    dm = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    with pytest.raises(linq.BadRequestError) as not_a_group:
+        acme.client.chats.participants.add(dm.id, handle=OTHER)
+    assert not_a_group.value.body["code"] == 1006
+    group = acme.client.chats.create(from_=LINE, to=[RECIPIENT, OTHER], message=text("Hi all")).chat
+    third = "+12025550197"
+    added = acme.client.chats.participants.add(group.id, handle=third)
+    assert added.status == "added"
+    handles = {h.handle: h.status for h in acme.client.chats.retrieve(group.id).handles}
+    assert handles == {LINE: "active", RECIPIENT: "active", OTHER: "active", third: "active"}
+    # The recipient set follows: creating a chat with the new set finds this one.
+    again = acme.client.chats.create(from_=LINE, to=[RECIPIENT, OTHER, third], message=text("All three"))
+    assert again.chat.id == group.id
+    acme.client.chats.participants.remove(group.id, handle=OTHER)
+    shown = {h.handle: h.status for h in acme.client.chats.retrieve(group.id).handles}
+    assert shown[OTHER] == "removed"
+    with pytest.raises(linq.BadRequestError):
+        acme.client.chats.participants.remove(group.id, handle=RECIPIENT)  # a group keeps two
+    with pytest.raises(linq.BadRequestError) as loose:
+        acme.client.chats.participants.add(group.id, handle="2025550196")
+    assert loose.value.body["code"] == 1002
+    assert [e["data"]["handle"] for e in events("participant.added")] == [third]
+    assert [e["data"]["handle"] for e in events("participant.removed")] == [OTHER]
+    assert kinds(carrier) == ["participant.added", "participant.removed"]

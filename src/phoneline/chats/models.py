@@ -108,6 +108,9 @@ class ChatHandle(Base):
     is_me: Mapped[bool] = mapped_column(Boolean, default=False)
     service: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # active | removed (DELETE /v3/chats/{id}/participants); a removed participant stays listed.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Message(Base):

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.chats import events, repository, schemas
+from phoneline.chats.handles import normalize_handle, recipient_key
 from phoneline.chats.models import Chat, ChatHandle, Direction, Message, Reaction
 from phoneline.clock import Clock
 from phoneline.db.base import as_utc
 from phoneline.errors import (
     ApiError,
     ChatNotFound,
+    Conflict,
     InvalidMessageContent,
     InvalidParameter,
     LineNotEligible,
@@ -40,6 +43,8 @@ from phoneline.tracing import current_trace_id
 from phoneline.transport.base import ChatAction, Transport, TransportError
 
 MAX_THREAD_PAGE = 100
+# As `to` on POST /v3/chats (schemas.CreateChatIn).
+MAX_GROUP_RECIPIENTS = 32
 
 
 class CannotUpdateDm(ApiError):
@@ -205,6 +210,77 @@ async def leave(carrier: Carrier, caller: Principal, chat_id: str) -> schemas.Op
         )
         await session.commit()
     return _ack("Left the chat.", "left")
+
+
+MIN_GROUP_RECIPIENTS = 2
+
+
+async def change_participant(
+    carrier: Carrier, caller: Principal, chat_id: str, body: schemas.ParticipantIn, *, add: bool
+) -> schemas.OperationOut:
+    """POST/DELETE /v3/chats/{id}/participants: a group's members (1006 for a one-to-one chat). The
+    chat's recipient set follows, so `POST /v3/chats` with the new set finds this chat."""
+    handle = normalize_handle(body.handle)
+    async with carrier.sessions() as session:
+        chat, line = await _chat(session, caller, chat_id)
+        if not chat.is_group:
+            raise CannotUpdateDm("Participants can only be added to or removed from a group chat.")
+        _require_active(chat, line)
+        members = list(_recipients(chat))
+        if handle == line.number:
+            raise InvalidParameter("Your own line is not a participant to add or remove; use leave.")
+        if add and handle in members:
+            raise InvalidParameter(f"{handle} is already in this chat.")
+        if not add and handle not in members:
+            raise InvalidParameter(f"{handle} is not in this chat.")
+        if not add and len(members) <= MIN_GROUP_RECIPIENTS:
+            raise InvalidParameter(
+                f"A group keeps at least {MIN_GROUP_RECIPIENTS} participants besides your line."
+            )
+        if add and len(members) >= MAX_GROUP_RECIPIENTS:
+            raise InvalidParameter(f"A group has at most {MAX_GROUP_RECIPIENTS} participants.")
+    kind = "participant.added" if add else "participant.removed"
+    await _carry_out(carrier, _action(kind, chat, line, handle=handle))
+    async with carrier.sessions() as session:
+        chat, line = await _chat(session, caller, chat_id)
+        now = carrier.clock.now()
+        handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+        row = next((h for h in handles if h.handle == handle and not h.is_me), None)
+        if add:
+            if row is None:
+                row = ChatHandle(
+                    id=uuid.uuid4(),
+                    chat_id=chat.id,
+                    handle=handle,
+                    is_me=False,
+                    service=chat.service,
+                    joined_at=now,
+                )
+                session.add(row)
+            row.status, row.left_at = "active", None
+            members = sorted({*_recipients(chat), handle})
+        else:
+            if row is not None:
+                row.status, row.left_at = "removed", now
+            members = sorted(set(_recipients(chat)) - {handle})
+        chat.recipient_key, chat.updated_at = recipient_key(members), now
+        participant = (
+            schemas.handle_out(row).model_dump(mode="json") if row is not None else {"handle": handle}
+        )
+        await events.emit_participant(
+            session,
+            events.PARTICIPANT_ADDED if add else events.PARTICIPANT_REMOVED,
+            chat,
+            line,
+            handle,
+            participant,
+            now,
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise Conflict("Another chat on this line already has exactly these participants.") from None
+    return _ack(f"{handle} {'added' if add else 'removed'}.", "added" if add else "removed")
 
 
 async def share_contact_card(carrier: Carrier, caller: Principal, chat_id: str) -> None:

@@ -354,6 +354,28 @@ async def leave_chat(chat_id: str, request: Request, partner: Partner, sending: 
     return _ok(await operations.leave(_carrier(request, sending), partner, chat_id))
 
 
+@router.post(
+    "/chats/{chat_id}/participants", response_model=schemas.OperationOut, summary="Add a participant"
+)
+async def add_participant(
+    chat_id: str, body: schemas.ParticipantIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return _ok(
+        await operations.change_participant(_carrier(request, sending), partner, chat_id, body, add=True)
+    )
+
+
+@router.delete(
+    "/chats/{chat_id}/participants", response_model=schemas.OperationOut, summary="Remove a participant"
+)
+async def remove_participant(
+    chat_id: str, body: schemas.ParticipantIn, request: Request, partner: Partner, sending: SendingDep
+) -> Response:
+    return _ok(
+        await operations.change_participant(_carrier(request, sending), partner, chat_id, body, add=False)
+    )
+
+
 @router.post("/chats/{chat_id}/share_contact_card", status_code=204, summary="Share the line's contact card")
 async def share_contact_card(
     chat_id: str, request: Request, partner: Partner, sending: SendingDep

@@ -336,13 +336,15 @@ def handle_out(handle: ChatHandle, line_type: str | None = None) -> ChatHandleOu
             "service": handle.service,
             "is_me": handle.is_me,
             "line_type": line_type if handle.is_me else None,
+            "left_at": _utc(handle.left_at),
+            "status": "removed" if handle.status == "removed" else "active",
         }
     )
 
 
 def display_name(handles: list[ChatHandle]) -> str:
     # Linq: defaults to a comma-separated list of the recipient handles.
-    return ", ".join(h.handle for h in handles if not h.is_me)
+    return ", ".join(h.handle for h in handles if not h.is_me and h.status != "removed")
 
 
 def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_base: str) -> ChatOut:
@@ -456,6 +458,10 @@ class HandleCheckOut(BaseModel):
 class ChatUpdateIn(BaseModel):
     display_name: str | None = Field(None, min_length=1, max_length=255)
     group_chat_icon: str | None = Field(None, max_length=2048)
+
+
+class ParticipantIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
 
 
 class ChatUpdatedOut(BaseModel):

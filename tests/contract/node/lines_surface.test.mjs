@@ -135,6 +135,10 @@ test('chat and message operations: typing, read, group name, edit, reactions, th
   const renamed = await partnerA.chats.update(group.id, { display_name: 'Team' });
   assert.equal(renamed.chat_id, group.id);
   assert.equal((await partnerA.chats.retrieve(group.id)).display_name, 'Team');
+  const added = await partnerA.chats.participants.add(group.id, { handle: '+12025550164' });
+  assert.equal(added.status, 'added');
+  const removed = await partnerA.chats.participants.remove(group.id, { handle: '+12025550164' });
+  assert.equal(removed.status, 'removed');
   const left = await partnerA.chats.leaveChat(group.id);
   assert.equal(left.status, 'left');
 });

@@ -78,6 +78,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("display_name", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("group_chat_icon", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("left_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("chat_handles", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("status", sa.String(length=16), server_default="active", nullable=False)
+        )
+        batch_op.add_column(sa.Column("left_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reply_to_message_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True))
@@ -115,6 +120,9 @@ def downgrade() -> None:
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("edited_at")
         batch_op.drop_column("reply_to_message_id")
+    with op.batch_alter_table("chat_handles", schema=None) as batch_op:
+        batch_op.drop_column("left_at")
+        batch_op.drop_column("status")
     with op.batch_alter_table("chats", schema=None) as batch_op:
         batch_op.drop_column("left_at")
         batch_op.drop_column("group_chat_icon")
