@@ -219,6 +219,7 @@ async def emit_message_edited(
         "direction": message.direction,
         "edited_at": _iso(at),
         "part": {"index": part_index, "text": text},
+        "sender_handle": base["sender_handle"],
     }
     await outbox.emit(
         session, partner_id=chat.partner_id, event_type=MESSAGE_EDITED, data=data, line_id=line.id
