@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 NODE_DIR := tests/contract/node
 
-.PHONY: serve test lint typecheck bench install demo clean
+.PHONY: serve test fuzz lint typecheck bench install demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,8 @@ demo: $(STAMP)
 	$(BIN)/phoneline demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
 	$(BIN)/mypy
 
 # The dashboard's browser tests drive Debian's chromium; install it on first use (as bench does wrk).
@@ -40,6 +40,13 @@ test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 		(apt-get update -qq && apt-get install -y -qq chromium) || \
 		(echo "make test needs Chromium for the browser tests: install the chromium package" >&2; exit 1)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# schemathesis against phoneline's own /openapi.json with a partner key (fuzz/): fails on any 5xx, any
+# error outside the Linq envelope, any response the document does not describe. FUZZ_EXAMPLES bounds it.
+FUZZ_EXAMPLES ?= 30
+
+fuzz: $(STAMP)
+	PHONELINE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider fuzz
 
 # wrk comes from Debian; install it on first use. BENCH_ARGS passes options (e.g. --duration 30).
 # Each benchmark exits non-zero when it misses a target; the leading "-" lets the others still run.

@@ -71,9 +71,13 @@ def base_url(server_port: int) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_env(database_url: str, server_port: int, base_url: str) -> dict[str, str]:
+def test_env(
+    database_url: str, server_port: int, base_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The environment every phoneline process in the tests sees (server thread, CLI, subprocesses)."""
     env = {
+        # The embedded attachment store, in a directory of this run's own.
+        "PHONELINE_ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),
         "PHONELINE_DATABASE_URL": database_url,
         "PHONELINE_ADMIN_TOKEN": ADMIN_TOKEN,
         "PHONELINE_SECRET_KEY": SECRET_KEY,

@@ -11,7 +11,10 @@ from phoneline import __version__
 from phoneline.api.docs import install_docs, limits_description
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
+from phoneline.api.openapi import install_openapi
 from phoneline.api.runtime import Runtime
+from phoneline.attachments.routes import router as attachments_router
+from phoneline.attachments.store import LOCAL_PATH
 from phoneline.chats.admin_routes import router as admin_activity_router
 from phoneline.chats.routes import router as chats_router
 from phoneline.dashboard.wiring import install_dashboard
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app, settings.base_url)
+    install_openapi(app)
     # Added innermost first: the request context wraps the limits, so refusals carry a trace id and
     # are logged like everything else.
     app.add_middleware(
@@ -71,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         doc_base=settings.base_url,
+        # An upload to the embedded store streams up to the attachment's declared size (checked there).
+        body_limits=[(LOCAL_PATH + "/", settings.attachment_max_bytes)],
     )
     app.add_middleware(
         RequestContextMiddleware, doc_base=settings.base_url, https=settings.base_url.startswith("https://")
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
     app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
     app.include_router(reputation_router, prefix=PARTNER_API_PREFIX)
+    app.include_router(attachments_router, prefix=PARTNER_API_PREFIX)
     app.include_router(bridge_router)
     app.include_router(admin_partners_router)
     app.include_router(admin_lines_router)

@@ -81,8 +81,14 @@ class LineNotEligible(ApiError):
 
 
 class NotFound(ApiError):
-    # Linq publishes no generic not-found code; 2000 sits beside 2001 (chat) and 2002 (message).
-    status, code, message = 404, 2000, "Not found."
+    # Linq's table has no generic not-found code (2001-2003 name chats, messages and attachments): a path
+    # or id that names nothing the key can see is 404 with 1005, the parameter that is not valid.
+    # Documented on /guides/errors.
+    status, code, message = (
+        404,
+        1005,
+        "Not found: the path names nothing this API key can see (Linq has no generic not-found code).",
+    )
 
 
 class ChatNotFound(NotFound):
@@ -93,8 +99,35 @@ class MessageNotFound(NotFound):
     code, message = 2002, "Message not found."
 
 
+class AttachmentNotFound(NotFound):
+    code, message = 2003, "Attachment not found."
+
+
+class AttachmentNotReady(ApiError):
+    # Linq's table: 2007 attachment_not_ready, HTTP 404.
+    status, code, message = 404, 2007, "The attachment has not been uploaded yet."
+
+
+class InvalidFileType(ApiError):
+    status, code, message = 400, 5004, "This file type is not supported."
+
+
+class FileTooLarge(ApiError):
+    status, code, message = 400, 5005, "The file exceeds the maximum size."
+
+
+class RecipientBlocked(ApiError):
+    status, code, message = 403, 2026, "The recipient is on your blocklist."
+
+
+class ContactCardExists(ApiError):
+    # Linq (linq-python's contact_card.create): an active card is never overwritten by a POST.
+    status, code, message = 409, 2014, "This line already has an active contact card; PATCH it instead."
+
+
 class MethodNotAllowed(ApiError):
-    status, code, message = 405, 2005, "Method not allowed."
+    # Linq's table has no code for 405; 1005 as for a path that names nothing (/guides/errors).
+    status, code, message = 405, 1005, "Method not allowed on this path; `Allow` lists the methods."
 
 
 class Conflict(ApiError):

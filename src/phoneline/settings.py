@@ -123,6 +123,18 @@ class Settings(BaseSettings):
     transport_recovery_interval_s: float = Field(default=30.0, gt=0)
     transport_recovery_after_s: float = Field(default=30.0, ge=0)
     voice_memo_max_bytes: int = 10 * 1024 * 1024
+    # How long the `vcf_url` of GET /v3/available_number stays valid (lines/vcard.py).
+    vcard_link_ttl_s: int = Field(default=24 * 3600, gt=0)
+    # Linq: attachments and media parts by URL are at most 100 MB.
+    attachment_max_bytes: int = 100 * 1024 * 1024
+    # The attachment store (attachments/store.py): empty = a local directory, served by phoneline;
+    # `s3://bucket[/prefix]` = any S3-compatible store, with presigned URLs.
+    attachment_store_url: str = ""
+    attachment_dir: str = "./var/attachments"
+    attachment_s3_endpoint: str = ""
+    attachment_s3_region: str = ""
+    attachment_s3_access_key_id: str = ""
+    attachment_s3_secret_access_key: SecretStr | None = None
     media_fetch_timeout_s: float = 10.0
 
     # --- background jobs (jobs/, docs/operations.md) ---

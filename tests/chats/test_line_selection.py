@@ -39,14 +39,12 @@ def test_reuses_the_recipients_chat_on_a_line_that_can_send(account):
     assert sent.previous_chat_id is None
 
 
-def test_new_chat_goes_to_the_healthiest_line_then_the_one_with_fewest_new_conversations_today(
-    account, settings
-):
+def test_new_chat_goes_to_the_healthiest_line_then_the_least_recently_used(account, settings):
     acme = account(A, B, C)
     set_health(settings, A, HealthStatus.AT_RISK)
     acme.client.chats.create(from_=B, to=["+12025550111"], message=text("Hi"))  # B opened one today
     first = acme.client.messages.create(to=[RECIPIENT], message=text("Hello"))
-    assert first.from_ == C  # B and C are HEALTHY; C has opened fewer conversations today
+    assert first.from_ == C  # B and C are HEALTHY; B sent last, so C is the least recently used
     assert first.created_new_chat is True
     assert first.from_selection.reason == "new_best_number"
     assert first.from_selection.reused_existing_chat is False
@@ -100,8 +98,9 @@ def test_excluding_every_line_is_a_400_and_stores_nothing(account, stored):
 
 def test_exclude_from_must_be_e164(account):
     acme = account(A, B)
-    with pytest.raises(linq.BadRequestError):
+    with pytest.raises(linq.BadRequestError) as refused:
         acme.client.messages.create(to=[RECIPIENT], message=text("Hi"), exclude_from=["2025550101"])
+    assert refused.value.body["code"] == 1002 and "2025550101" in refused.value.body["message"]
 
 
 def test_no_line_that_can_send_is_a_409_and_stores_nothing(account, cli, stored):

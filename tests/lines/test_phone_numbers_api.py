@@ -67,7 +67,7 @@ def test_forwarding_number_is_set_validated_and_cleared(
     line_id = str(_assign(cli, "+12025550101", acme)["id"])
     client = linq(acme.api_key)
 
-    updated = client.phone_numbers.update(line_id, forwarding_number="+1 (415) 555-0199")
+    updated = client.phone_numbers.update(line_id, forwarding_number="+14155550199")
     assert (updated.id, updated.phone_number, updated.forwarding_number) == (
         line_id,
         "+12025550101",
@@ -158,7 +158,7 @@ def test_other_partners_line_is_404_never_403(
         )
     # Indistinguishable from a line that does not exist: no enumeration.
     assert hidden.value.body["message"] == absent.value.body["message"]  # type: ignore[index]
-    assert hidden.value.body["code"] == 2000  # type: ignore[index]
+    assert hidden.value.body["code"] == 1005  # type: ignore[index]
     assert linq(acme.api_key).phone_numbers.list().phone_numbers[0].forwarding_number is None
 
 
@@ -188,7 +188,7 @@ def test_every_error_is_the_linq_envelope_with_a_trace_id(
 
     unknown = http.get("/api/partner/v3/nothing-here", headers=auth)
     assert unknown.status_code == 404
-    assert unknown.json()["error"]["code"] == 2000
+    assert unknown.json()["error"]["code"] == 1005
 
     not_json = http.put(
         "/api/partner/v3/phone_numbers/x", headers={**auth, "content-type": "application/json"}, content=b"{"

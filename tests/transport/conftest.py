@@ -4,6 +4,7 @@ a fake carrier gateway for the bridge."""
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,13 +40,19 @@ class Gateway(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     status = 202
     url = ""
+    # What a capability check is answered with: (status, JSON body).
+    capability: tuple[int, bytes] = (200, b'{"available": true, "selected_service": "iMessage"}')
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append({"body": body, "headers": dict(self.headers.items())})
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
+        status, answer = self.status, b""
+        if json.loads(body).get("type") == "capability.check":
+            status, answer = self.capability
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
+        self.wfile.write(answer)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -54,6 +61,7 @@ class Gateway(BaseHTTPRequestHandler):
 @pytest.fixture
 def gateway() -> Iterator[type[Gateway]]:
     Gateway.received, Gateway.status = [], 202
+    Gateway.capability = (200, b'{"available": true, "selected_service": "iMessage"}')
     server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

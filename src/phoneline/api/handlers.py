@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from phoneline.errors import (
     ApiError,
@@ -31,6 +32,19 @@ def _render(error: ApiError, doc_base: str) -> Response:
 
 # Linq: what is wrong inside a message is 1004 (bad message content), elsewhere in a body 1003.
 MESSAGE_FIELDS = ("message", "continuation_message")
+
+ROUTABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]:
+    """Every method some route serves on this path (Starlette's 405 names only the first route's).
+
+    Asked of the router as a request would be, so included routers are searched too."""
+    return [
+        method
+        for method in ROUTABLE_METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 def translate_validation_error(errors: list[Any]) -> ApiError:
@@ -62,8 +76,15 @@ def translate_validation_error(errors: list[Any]) -> ApiError:
 
 
 def install_error_handlers(app: FastAPI, doc_base: str) -> None:
-    async def on_api_error(_request: Request, exc: Exception) -> Response:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
+        if isinstance(exc, MethodNotAllowed):
+            # A route that exists only to refuse (no create on phone numbers) is not an allowed method.
+            exc.headers["Allow"] = ", ".join(
+                m
+                for m in allowed_methods(request.app.router.routes, dict(request.scope))
+                if m != request.method
+            )
         return _render(exc, doc_base)
 
     async def on_validation_error(_request: Request, exc: Exception) -> Response:
@@ -76,8 +97,16 @@ def install_error_handlers(app: FastAPI, doc_base: str) -> None:
         if exc.status_code == 404:
             error = NotFound(f"No such endpoint: {request.method} {request.url.path}.")
         elif exc.status_code == 405:
-            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+            allowed = [
+                m
+                for m in allowed_methods(request.app.router.routes, dict(request.scope))
+                if m != request.method
+            ]
+            error = MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}."
+            )
             error.headers.update(exc.headers or {})
+            error.headers["Allow"] = ", ".join(allowed)
         elif exc.status_code == 401:
             error = Unauthorized()
         else:

@@ -6,12 +6,11 @@ any guard, so bad content is a 400 whatever state the line is in.
 
 from __future__ import annotations
 
-import mimetypes
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from phoneline.chats.models import Attachment
 from phoneline.chats.schemas import AppPartIn, LinkPartIn, MediaPartIn, MessageIn, TextPartIn
@@ -20,14 +19,6 @@ from phoneline.inputs import MAX_PARTS, MAX_TEXT_LENGTH
 
 MAX_URL_MEDIA_PARTS = 40
 _URL_IN_TEXT = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class MediaByUrl:
-    """A media part given by URL: the service stores an attachment row for it."""
-
-    index: int
-    attachment: Attachment
 
 
 def check_parts(message: MessageIn) -> None:
@@ -100,16 +91,6 @@ def parse_attachment_id(value: str) -> uuid.UUID:
         raise InvalidParameter(f"'{value}' is not an attachment id.") from None
 
 
-def media_from_url(partner_id: uuid.UUID, url: str) -> Attachment:
-    """Media given by URL is passed to the carrier, not downloaded: name and type come from the URL."""
-    path = unquote(urlsplit(url).path)
-    filename = path.rsplit("/", 1)[-1] or "attachment"
-    mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return Attachment(
-        id=uuid.uuid4(), partner_id=partner_id, url=url, filename=filename[:255], mime_type=mime_type
-    )
-
-
 def attachment_part(attachment: Attachment) -> dict[str, Any]:
     return {
         "type": "media",
@@ -122,9 +103,13 @@ def attachment_part(attachment: Attachment) -> dict[str, Any]:
 
 
 def stored_parts(
-    partner_id: uuid.UUID, message: MessageIn, attachments: dict[uuid.UUID, Attachment]
+    partner_id: uuid.UUID,
+    message: MessageIn,
+    attachments: dict[uuid.UUID, Attachment],
+    fetched: Mapping[str, Attachment],
 ) -> tuple[list[dict[str, Any]], list[Attachment]]:
-    """Parts as the wire shows them, and the new attachment rows for media given by URL."""
+    """Parts as the wire shows them, and the new attachment rows for media given by URL (`fetched`,
+    by URL, from media.fetch_url_media: one row per part, so each part has an id of its own)."""
     parts: list[dict[str, Any]] = []
     new: list[Attachment] = []
     for part in message.parts or []:
@@ -137,7 +122,12 @@ def stored_parts(
             parts.append({"type": "link", "value": part.value})
         elif isinstance(part, MediaPartIn):
             if part.url is not None:
-                attachment = media_from_url(partner_id, part.url)
+                download = fetched[part.url]
+                attachment = Attachment(
+                    id=uuid.uuid4(), partner_id=partner_id, url=download.url, filename=download.filename,
+                    mime_type=download.mime_type, size_bytes=download.size_bytes,
+                    object_key=download.object_key, status="complete",
+                )  # fmt: skip
                 new.append(attachment)
             else:
                 attachment = attachments[parse_attachment_id(part.attachment_id or "")]

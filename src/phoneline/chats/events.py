@@ -17,11 +17,18 @@ from phoneline.chats import schemas
 from phoneline.events import outbox
 from phoneline.events.types import (
     ChatCreated,
+    GroupIconUpdated,
+    GroupNameUpdated,
     MessageDelivered,
+    MessageEdited,
     MessageFailed,
     MessageRead,
     MessageReceived,
     MessageSent,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ReactionAdded,
+    ReactionRemoved,
     iso,
 )
 
@@ -185,3 +192,97 @@ async def emit_chat_created(
         session,
         ChatCreated(partner_id=chat.partner_id, line_id=line.id, document=chat_view.model_dump(mode="json")),
     )
+
+
+# --- chat and message operations (operations.py); one function per event, for the typed events ----
+
+MESSAGE_EDITED = MessageEdited
+REACTION_ADDED = ReactionAdded
+REACTION_REMOVED = ReactionRemoved
+PARTICIPANT_ADDED = ParticipantAdded
+PARTICIPANT_REMOVED = ParticipantRemoved
+GROUP_NAME_UPDATED = GroupNameUpdated
+GROUP_ICON_UPDATED = GroupIconUpdated
+
+
+async def emit_message_edited(
+    session: AsyncSession,
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
+    part_index: int,
+    text: str,
+    doc_base: str,
+    at: datetime,
+) -> None:
+    base = message_data(message, chat, line, None, doc_base)
+    data = {
+        "id": base["id"],
+        "chat": base["chat"],
+        "direction": message.direction,
+        "edited_at": iso(at),
+        "part": {"index": part_index, "text": text},
+        "sender_handle": base["sender_handle"],
+    }
+    outbox.emit(session, MessageEdited(partner_id=chat.partner_id, line_id=line.id, document=data))
+
+
+async def emit_reaction(
+    session: AsyncSession,
+    event: type[ReactionAdded | ReactionRemoved],
+    message: MessageFields,
+    chat: ChatFields,
+    line: LineFields,
+    reaction_type: str,
+    custom_emoji: str | None,
+    part_index: int,
+    actor: dict[str, Any],
+    at: datetime,
+) -> None:
+    data = {
+        "chat_id": str(chat.id),
+        "message_id": str(message.id),
+        "part_index": part_index,
+        "reaction_type": reaction_type,
+        "custom_emoji": custom_emoji,
+        "is_from_me": True,
+        "from": line.number,
+        "from_handle": actor,
+        "reacted_at": iso(at),
+        "sticker": None,
+    }
+    outbox.emit(session, event(partner_id=chat.partner_id, line_id=line.id, document=data))
+
+
+async def emit_participant(
+    session: AsyncSession,
+    event: type[ParticipantAdded | ParticipantRemoved],
+    chat: ChatFields,
+    line: LineFields,
+    handle: str,
+    participant: dict[str, Any],
+    at: datetime,
+) -> None:
+    moment = "added_at" if event is ParticipantAdded else "removed_at"
+    data = {"chat_id": str(chat.id), "handle": handle, "participant": participant, moment: iso(at)}
+    outbox.emit(session, event(partner_id=chat.partner_id, line_id=line.id, document=data))
+
+
+async def emit_group_changed(
+    session: AsyncSession,
+    event: type[GroupNameUpdated | GroupIconUpdated],
+    chat: ChatFields,
+    line: LineFields,
+    old_value: str | None,
+    new_value: str | None,
+    changed_by: dict[str, Any],
+    at: datetime,
+) -> None:
+    data = {
+        "chat_id": str(chat.id),
+        "old_value": old_value,
+        "new_value": new_value,
+        "changed_by_handle": changed_by,
+        "updated_at": iso(at),
+    }
+    outbox.emit(session, event(partner_id=chat.partner_id, line_id=line.id, document=data))

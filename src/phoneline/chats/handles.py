@@ -6,19 +6,22 @@ import re
 from collections.abc import Iterable
 
 from phoneline.errors import InvalidParameter
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164, to_e164
 
 # Deliberately loose: the carrier, not us, decides whether an address exists.
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
-def normalize_handle(raw: str) -> str:
+def normalize_handle(raw: str, *, lenient: bool = False) -> str:
+    """An email (lowercased) or an E.164 number. The partner API is strict; `lenient` (the carrier's
+    reports and the operator CLI) also reads numbers written loosely."""
     text = (raw or "").strip()
     if "@" in text:
         if not _EMAIL.match(text):
             raise InvalidParameter(f"'{raw}' is not a valid email handle.")
         return text.lower()
-    return to_e164(text, what="recipient phone number")
+    parse = to_e164 if lenient else require_e164
+    return parse(text, what="recipient phone number")
 
 
 def normalize_recipients(raw: Iterable[str], *, own_number: str | None = None) -> list[str]:
@@ -33,11 +36,3 @@ def normalize_recipients(raw: Iterable[str], *, own_number: str | None = None) -
 
 def recipient_key(handles: list[str]) -> str:
     return ",".join(handles)
-
-
-def strict_e164(raw: str) -> str:
-    """An E.164 number exactly as given (`exclude_from`): `4155551234` is refused, not guessed at."""
-    number = to_e164(raw)
-    if raw.strip() != number:
-        raise InvalidParameter(f"'{raw}' is not in E.164 format, e.g. +14155551234.")
-    return number

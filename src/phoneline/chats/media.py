@@ -1,5 +1,4 @@
-"""Media by URL: the outbound-URL rule for media parts handed to the carrier, and voice memos fetched
-by URL (the rule, a bounded download and an audio type check).
+"""Files fetched by URL (voice memos, media parts): the outbound-URL rule, a bounded download, type checks.
 
 The fetch goes through `net.outbound.open_stream`, the one rule every URL phoneline calls must pass
 (https; a host that resolves only to public addresses; the connection goes to the address checked),
@@ -9,11 +8,16 @@ lifted by PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true for development and tests
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from phoneline.attachments.store import AttachmentStore
+from phoneline.chats.content import check_parts
 from phoneline.chats.models import Attachment
 from phoneline.chats.schemas import MediaPartIn, MessageIn
 from phoneline.errors import InvalidParameter
@@ -75,21 +79,74 @@ def require_audio_type(mime_type: str) -> None:
         )
 
 
-def _filename(url: httpx.URL, mime_type: str) -> str:
+# Linq refuses these for attachments and media parts alike (its supported-types list leaves them out).
+REFUSED_MIME_TYPES = {
+    "image/webp", "image/svg+xml", "audio/flac", "audio/x-flac", "audio/ogg", "application/ogg",
+    "video/ogg", "application/x-msdownload", "application/x-dosexec", "application/x-executable",
+    "application/vnd.microsoft.portable-executable", "application/x-mach-binary", "application/x-sh",
+    "application/x-elf", "application/java-archive", "application/vnd.android.package-archive",
+}  # fmt: skip
+REFUSED_EXTENSIONS = {
+    ".webp", ".svg", ".svgz", ".flac", ".ogg", ".oga", ".ogv", ".opus", ".exe", ".dll", ".msi", ".bat",
+    ".cmd", ".com", ".scr", ".sh", ".app", ".apk", ".jar", ".elf", ".bin", ".dmg", ".ps1", ".vbs",
+}  # fmt: skip
+# Executables by their first bytes: PE ("MZ"), ELF, Mach-O (both byte orders, 32/64-bit, fat).
+EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+
+
+def refused_media(mime_type: str, filename: str, head: bytes = b"") -> str | None:
+    """Why a file may not be sent (WebP, SVG, FLAC, OGG, executables), or None when it may."""
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if mime_type.lower() in REFUSED_MIME_TYPES or extension in REFUSED_EXTENSIONS:
+        return f"{filename} ({mime_type}) is a type Linq does not send (WebP, SVG, FLAC, OGG, executables)."
+    if (
+        head.startswith(b"OggS")
+        or head.startswith(b"fLaC")
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    ):
+        return f"{filename} is OGG, FLAC or WebP by its content, a type Linq does not send."
+    if head.startswith(EXECUTABLE_MAGIC):
+        return f"{filename} is an executable; Linq does not send executables."
+    return None
+
+
+def _filename(url: httpx.URL, fallback: str) -> str:
     name = unquote(urlsplit(str(url)).path).rsplit("/", 1)[-1]
-    return (name or f"voice-memo{AUDIO_TYPES.get(mime_type, '')}")[:255]
+    return (name or fallback)[:255]
 
 
-async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncBaseTransport) -> Attachment:
-    """Download the file once (at most `voice_memo_max_bytes`, no redirects) and describe it.
+@dataclass(frozen=True)
+class Download:
+    url: httpx.URL
+    size: int
+    head: bytes
+    content_type: str | None
 
-    A URL the outbound rule refuses is a 400 (OutboundRefused is an InvalidParameter). `transport`
-    comes from `net.outbound.transport()`.
+
+async def _download(
+    url: str,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport,
+    *,
+    what: str,
+    limit: int,
+    keep: Callable[[bytes], Awaitable[None]] | None = None,
+) -> Download:
+    """Fetch `url` once under the outbound rule (at most `limit` bytes, no redirects), counting bytes;
+    `keep` receives every chunk (to write it to the attachment store).
+
+    A URL the outbound rule refuses is a 400 (OutboundRefused is an InvalidParameter).
     """
-    what = "voice memo URL"
     allow_private = settings.allow_private_webhook_targets
     target = check_url(url, allow_private=allow_private, what=what)
-    limit = settings.voice_memo_max_bytes
+    too_large = f"The {what.removesuffix(' URL')} is larger than {limit // (1024 * 1024)} MB."
     size, head = 0, b""
     try:
         async with asyncio.timeout(settings.media_fetch_timeout_s):
@@ -98,28 +155,83 @@ async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncB
                 headers={"Accept-Encoding": "identity"}, what=what,
             ) as response:  # fmt: skip
                 if response.status_code != 200:
-                    raise InvalidParameter(f"Fetching the voice memo returned HTTP {response.status_code}.")
+                    raise InvalidParameter(f"Fetching the {what} returned HTTP {response.status_code}.")
                 declared = response.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > limit:
-                    raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+                    raise InvalidParameter(too_large)
                 async for chunk in response.aiter_raw():  # raw: we asked for no content coding
                     if len(head) < SNIFF_BYTES:
                         head += chunk[: SNIFF_BYTES - len(head)]
                     size += len(chunk)
                     if size > limit:
-                        raise InvalidParameter(f"The voice memo is larger than {limit // (1024 * 1024)} MB.")
+                        raise InvalidParameter(too_large)
+                    if keep is not None and chunk:
+                        await keep(chunk)
+                content_type = response.headers.get("content-type")
     except TimeoutError:
-        raise InvalidParameter("The voice memo could not be fetched: it took too long.") from None
+        raise InvalidParameter(f"The {what} could not be fetched: it took too long.") from None
     except httpx.HTTPError as error:
-        raise InvalidParameter(f"The voice memo could not be fetched: {error.__class__.__name__}.") from None
-    mime_type = sniff_audio(head)
+        raise InvalidParameter(f"The {what} could not be fetched: {error.__class__.__name__}.") from None
+    return Download(target, size, head, content_type)
+
+
+async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncBaseTransport) -> Attachment:
+    """Download the file once (at most `voice_memo_max_bytes`) and describe it by its content.
+
+    `transport` comes from `net.outbound.transport()`.
+    """
+    download = await _download(
+        url, settings, transport, what="voice memo URL", limit=settings.voice_memo_max_bytes
+    )
+    mime_type = sniff_audio(download.head)
     if mime_type is None:
         raise InvalidParameter("A voice memo must be MP3, M4A, AAC, CAF, WAV, AIFF or AMR audio.")
     return Attachment(
         id=uuid.uuid4(),
         partner_id=uuid.UUID(int=0),  # set by the caller, who knows the partner
-        url=str(target),
-        filename=_filename(target, mime_type),
+        url=str(download.url),
+        filename=_filename(download.url, f"voice-memo{AUDIO_TYPES.get(mime_type, '')}"),
         mime_type=mime_type,
-        size_bytes=size,
+        size_bytes=download.size,
     )
+
+
+async def fetch_media(
+    url: str, settings: Settings, transport: httpx.AsyncBaseTransport, store: AttachmentStore
+) -> Attachment:
+    """A media part given by URL, fetched once (Linq: at most 100 MB) into the attachment store, so
+    its size, type and name are known and the carrier is handed our copy."""
+    attachment_id = uuid.uuid4()
+    key = f"fetched/{attachment_id}"
+    async with store.writer(key) as write:
+        download = await _download(
+            url, settings, transport, what="media URL", limit=settings.attachment_max_bytes, keep=write
+        )
+    filename = _filename(download.url, "attachment")
+    declared = (download.content_type or "").split(";", 1)[0].strip().lower()
+    if not declared or declared == "application/octet-stream":
+        declared = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    refusal = refused_media(declared, filename, download.head)
+    if refusal is not None:
+        await store.delete(key)
+        raise InvalidParameter(refusal)
+    return Attachment(
+        id=attachment_id,
+        partner_id=uuid.UUID(int=0),
+        url=await store.download_url(key),
+        filename=filename,
+        mime_type=declared[:127],
+        size_bytes=download.size,
+        object_key=key,
+    )
+
+
+async def fetch_url_media(
+    message: MessageIn, settings: Settings, transport: httpx.AsyncBaseTransport, store: AttachmentStore
+) -> dict[str, Attachment]:
+    """Every distinct media URL of a message, fetched once each (after the pure content checks)."""
+    check_parts(message)
+    urls = list(
+        dict.fromkeys(part.url for part in message.parts or [] if isinstance(part, MediaPartIn) and part.url)
+    )
+    return {url: await fetch_media(url, settings, transport, store) for url in urls}

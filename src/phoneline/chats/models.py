@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     false,
     text,
 )
@@ -84,6 +85,11 @@ class Chat(Base):
     health_updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set while the recipient's opt-out keyword, which arrived in this chat, is in force.
     opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by PUT /v3/chats/{id} (groups only); None: the participants' handles, comma-separated.
+    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    group_chat_icon: Mapped[str | None] = mapped_column(Text, default=None)
+    # When our line left the group (POST /v3/chats/{id}/leave); no sends after it.
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the chat itself last changed (its health or opt-out mark). Message activity lives in
     # chat_activity, so a send does not rewrite the chat row.
@@ -102,6 +108,9 @@ class ChatHandle(Base):
     is_me: Mapped[bool] = mapped_column(Boolean, default=False)
     service: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # active | removed (DELETE /v3/chats/{id}/participants); a removed participant stays listed.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    left_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Message(Base):
@@ -149,10 +158,16 @@ class Message(Base):
     handed_over_at: Mapped[datetime | None] = mapped_column(default=None)
     # When a recovery pass last claimed it for another hand-over (a lease, so processes do not repeat it).
     handover_claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The message this one replies to (also in `reply_to`), indexed for GET /v3/messages/{id}/thread.
+    reply_to_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), default=None, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    # DELETE /v3/messages/{id}: unsent on the carrier, hidden from every read, the row kept.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Attachment(Base):
-    """A media file a message refers to: a voice memo we fetched, or a media part given by URL."""
+    """A media file a message refers to: uploaded through POST /v3/attachments, a voice memo we fetched,
+    or a media part given by URL."""
 
     __tablename__ = "attachments"
 
@@ -161,9 +176,15 @@ class Attachment(Base):
     url: Mapped[str] = mapped_column(Text)
     filename: Mapped[str] = mapped_column(String(255))
     mime_type: Mapped[str] = mapped_column(String(127))
-    # 0 when the file was not fetched (media parts by URL are passed through, not downloaded).
+    # The exact size in bytes: declared by POST /v3/attachments and checked against the upload, or
+    # counted while a voice memo or a media part by URL was fetched.
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # pending (waiting for its upload) | complete | failed (wrong size, or not uploaded in time).
+    status: Mapped[str] = mapped_column(String(16), default="complete", server_default="complete")
+    # Where the bytes are in the attachment store (attachments/store.py); None for rows from before it.
+    object_key: Mapped[str | None] = mapped_column(Text, default=None)
+    upload_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OptOut(Base):
@@ -182,6 +203,52 @@ class OptOut(Base):
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when a later non-keyword message opted them back in; NULL while the opt-out is in force.
     opted_in_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Reaction(Base):
+    """A tapback, custom emoji or sticker on one part of a message, by our line or a participant."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (
+        UniqueConstraint(
+            "message_id", "part_index", "handle", "type", "custom_emoji", name="uq_reactions_one"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column()
+    part_index: Mapped[int] = mapped_column(Integer, default=0)
+    # love | like | dislike | laugh | emphasize | question | custom | sticker
+    type: Mapped[str] = mapped_column(String(16))
+    custom_emoji: Mapped[str] = mapped_column(String(64), default="")
+    handle: Mapped[str] = mapped_column(String(320))
+    is_me: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlockedHandle(Base):
+    """A handle the partner blocked: direct sends to it are 403 / 2026, its inbound messages dropped."""
+
+    __tablename__ = "blocked_handles"
+    __table_args__ = (UniqueConstraint("partner_id", "handle", name="uq_blocked_handles_partner_handle"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    # Normalised: E.164, a lowercased email, a short code or an alphanumeric sender id.
+    handle: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    blocked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineSuggestion(Base):
+    """When `GET /v3/available_number` last suggested a line: suggestions count as use, like sends
+    (whose times the activity counters already hold), so successive calls cycle (selection.py)."""
+
+    __tablename__ = "line_suggestions"
+
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"), primary_key=True)
+    suggested_at: Mapped[datetime] = mapped_column()
 
 
 class OptOutOverride(Base):

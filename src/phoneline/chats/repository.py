@@ -8,20 +8,40 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Exists, Table, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Exists,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from phoneline.chats.models import (
     AWAITING_HANDOVER,
     Attachment,
+    BlockedHandle,
     Chat,
     ChatActivity,
     ChatHandle,
     LineActivity,
+    LineSuggestion,
     Message,
     OptOut,
+    Reaction,
 )
+from phoneline.chats.selection import Candidate
+from phoneline.db.base import as_utc
 from phoneline.jobs.lease import taken
 from phoneline.lines.models import Line
 
@@ -43,14 +63,44 @@ async def partner_line_by_number(session: AsyncSession, partner_id: uuid.UUID, n
     return await session.scalar(select(Line).where(Line.number == number, Line.partner_id == partner_id))
 
 
-async def partner_lines(session: AsyncSession, partner_id: uuid.UUID, day: date) -> list[tuple[Line, int]]:
-    """The partner's lines with the brand-new conversations each opened on `day`."""
-    query = (
-        select(Line, func.coalesce(LineActivity.new_conversations, 0))
-        .outerjoin(LineActivity, and_(LineActivity.line_id == Line.id, LineActivity.day == day))
-        .where(Line.partner_id == partner_id)
+async def partner_line_candidates(
+    session: AsyncSession, partner_id: uuid.UUID, since: date
+) -> list[Candidate]:
+    """The partner's lines with when each was last used: its newest send since `since` (from the
+    activity counters, no scan of messages) or its last suggestion, whichever is later."""
+    lines = (
+        await session.execute(
+            select(Line, LineSuggestion.suggested_at)
+            .outerjoin(LineSuggestion, LineSuggestion.line_id == Line.id)
+            .where(Line.partner_id == partner_id)
+        )
+    ).all()
+    sent = dict(
+        (
+            await session.execute(
+                select(ChatActivity.line_id, func.max(ChatActivity.last_outbound_at))
+                .where(ChatActivity.partner_id == partner_id, ChatActivity.day >= since)
+                .group_by(ChatActivity.line_id)
+            )
+        ).all()
     )
-    return [(line, int(count)) for line, count in (await session.execute(query)).all()]
+    candidates = []
+    for line, suggested_at in lines:
+        times = [as_utc(t) for t in (suggested_at, sent.get(line.id)) if t is not None]
+        candidates.append(Candidate(line, max(times) if times else None))
+    return candidates
+
+
+_RECORD_SUGGESTION = text(
+    "INSERT INTO line_suggestions (line_id, suggested_at) VALUES (:line_id, :at) "
+    "ON CONFLICT (line_id) DO UPDATE SET suggested_at = excluded.suggested_at"
+).bindparams(bindparam("line_id", type_=Uuid()), bindparam("at", type_=DateTime(timezone=True)))
+
+
+async def record_suggestion(session: AsyncSession, line_id: uuid.UUID, at: datetime) -> None:
+    """Suggestions count as use (selection.py): one row per line, overwritten (one upsert, so two
+    suggestions at once never collide)."""
+    await session.execute(_RECORD_SUGGESTION, {"line_id": line_id, "at": at})
 
 
 async def chat_on_line(
@@ -178,8 +228,8 @@ async def list_chats(
 async def list_messages(
     session: AsyncSession, chat_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> Sequence[Message]:
-    """Newest first, a keyset page."""
-    query = select(Message).where(Message.chat_id == chat_id)
+    """Newest first, a keyset page; deleted messages are not listed."""
+    query = select(Message).where(Message.chat_id == chat_id, Message.deleted_at.is_(None))
     if after is not None:
         created, message_id = after
         query = query.where(
@@ -196,7 +246,7 @@ async def get_message(
         select(Message, Chat, Line)
         .join(Chat, Chat.id == Message.chat_id)
         .join(Line, Line.id == Chat.line_id)
-        .where(Message.id == message_id, Message.partner_id == partner_id)
+        .where(Message.id == message_id, Message.partner_id == partner_id, Message.deleted_at.is_(None))
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1], row[2]) if row else None
@@ -518,3 +568,121 @@ async def line_messages_since(
     return [
         (direction, created, status) for direction, created, status in (await session.execute(query)).all()
     ]
+
+
+# --- blocked handles ---------------------------------------------------------------------------------
+
+
+async def blocked_handles(
+    session: AsyncSession, partner_id: uuid.UUID, limit: int
+) -> Sequence[BlockedHandle]:
+    query = (
+        select(BlockedHandle)
+        .where(BlockedHandle.partner_id == partner_id)
+        .order_by(BlockedHandle.blocked_at.desc(), BlockedHandle.handle)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def count_blocked_handles(session: AsyncSession, partner_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(BlockedHandle).where(BlockedHandle.partner_id == partner_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def blocked_handle(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> BlockedHandle | None:
+    query = select(BlockedHandle).where(
+        BlockedHandle.partner_id == partner_id, BlockedHandle.handle == handle
+    )
+    return await session.scalar(query)
+
+
+async def blocked_among(session: AsyncSession, partner_id: uuid.UUID, handles: Sequence[str]) -> set[str]:
+    """Which of `handles` the partner blocked (one indexed lookup; the send guard's query)."""
+    query = select(BlockedHandle.handle).where(
+        BlockedHandle.partner_id == partner_id, BlockedHandle.handle.in_(handles)
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def delete_blocked_handle(session: AsyncSession, partner_id: uuid.UUID, handle: str) -> bool:
+    result = await session.execute(
+        delete(BlockedHandle).where(BlockedHandle.partner_id == partner_id, BlockedHandle.handle == handle)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# --- chat and message operations (operations.py) -----------------------------------------------------
+
+
+async def reactions_of(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Reaction]]:
+    found: dict[uuid.UUID, list[Reaction]] = defaultdict(list)
+    if not message_ids:
+        return found
+    query = (
+        select(Reaction)
+        .where(Reaction.message_id.in_(message_ids))
+        .order_by(Reaction.message_id, Reaction.created_at, Reaction.id)
+    )
+    for reaction in (await session.scalars(query)).all():
+        found[reaction.message_id].append(reaction)
+    return found
+
+
+async def find_reaction(
+    session: AsyncSession, message_id: uuid.UUID, part_index: int, handle: str, kind: str, custom_emoji: str
+) -> Reaction | None:
+    query = select(Reaction).where(
+        Reaction.message_id == message_id,
+        Reaction.part_index == part_index,
+        Reaction.handle == handle,
+        Reaction.type == kind,
+        Reaction.custom_emoji == custom_emoji,
+    )
+    return await session.scalar(query)
+
+
+async def mark_inbound_read(session: AsyncSession, chat_id: uuid.UUID, at: datetime) -> int:
+    result = await session.execute(
+        update(Message)
+        .where(Message.chat_id == chat_id, Message.direction == "inbound", Message.read_at.is_(None))
+        .values(read_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def thread(
+    session: AsyncSession,
+    chat_id: uuid.UUID,
+    root_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    newest_first: bool,
+) -> Sequence[Message]:
+    """The originator and its replies, oldest first (or newest first), a keyset page."""
+    query = select(Message).where(
+        Message.chat_id == chat_id,
+        Message.deleted_at.is_(None),
+        or_(Message.id == root_id, Message.reply_to_message_id == root_id),
+    )
+    if after is not None:
+        created, message_id = after
+        if newest_first:
+            query = query.where(
+                or_(
+                    Message.created_at < created, and_(Message.created_at == created, Message.id < message_id)
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Message.created_at > created, and_(Message.created_at == created, Message.id > message_id)
+                )
+            )
+    order = (
+        (Message.created_at.desc(), Message.id.desc()) if newest_first else (Message.created_at, Message.id)
+    )
+    return (await session.scalars(query.order_by(*order).limit(limit))).all()

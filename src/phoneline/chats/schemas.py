@@ -10,15 +10,15 @@ import json
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticSerializationError
 
 from phoneline import inputs
 from phoneline.chats.models import Chat, ChatHandle, Message
 from phoneline.db.base import as_utc
-from phoneline.inputs import Handle, Identifier, MessageText, Name, RequestModel, Url
+from phoneline.inputs import Handle, Identifier, MessageText, RequestModel, Url
 
 ServiceType = Literal["iMessage", "SMS", "RCS"]
 CHAT_HEALTH_GUIDE_PATH = "/guides/phone-health"
@@ -56,9 +56,42 @@ class AppPartIn(RequestModel):
 PartIn = Annotated[TextPartIn | MediaPartIn | LinkPartIn | AppPartIn, Field(discriminator="type")]
 
 
+ScreenEffect = Literal[
+    "confetti", "fireworks", "lasers", "sparkles", "celebration", "hearts", "love", "balloons",
+    "happy_birthday", "echo", "spotlight",
+]  # fmt: skip
+BubbleEffect = Literal["slam", "loud", "gentle", "invisible"]
+SCREEN_EFFECTS: tuple[str, ...] = get_args(ScreenEffect)
+BUBBLE_EFFECTS: tuple[str, ...] = get_args(BubbleEffect)
+
+
 class EffectIn(RequestModel):
-    name: Name | None = None
+    """An iMessage effect in either form Linq takes: the clients' `{type, name}` or the spec examples'
+    `{screen_effect: name}` / `{bubble_effect: name}`. Stored and returned as `{type, name}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: ScreenEffect | BubbleEffect | None = None
     type: Literal["screen", "bubble"] | None = None
+    screen_effect: ScreenEffect | None = None
+    bubble_effect: BubbleEffect | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> EffectIn:
+        forms = [value for value in (self.name, self.screen_effect, self.bubble_effect) if value is not None]
+        if len(forms) != 1:
+            raise ValueError("give one effect: `name` (with `type`), `screen_effect` or `bubble_effect`")
+        kind = self.stored()["type"]
+        if self.type is not None and self.type != kind:
+            raise ValueError(f"'{forms[0]}' is a {kind} effect, not a {self.type} effect")
+        return self
+
+    def stored(self) -> dict[str, str]:
+        if self.screen_effect is not None:
+            return {"type": "screen", "name": self.screen_effect}
+        if self.bubble_effect is not None:
+            return {"type": "bubble", "name": self.bubble_effect}
+        name = self.name or ""
+        return {"type": "screen" if name in SCREEN_EFFECTS else "bubble", "name": name}
 
 
 class ReplyToIn(RequestModel):
@@ -315,13 +348,15 @@ def handle_out(handle: ChatHandle, line_type: str | None = None) -> ChatHandleOu
             "service": handle.service,
             "is_me": handle.is_me,
             "line_type": line_type if handle.is_me else None,
+            "left_at": _utc(handle.left_at),
+            "status": "removed" if handle.status == "removed" else "active",
         }
     )
 
 
 def display_name(handles: list[ChatHandle]) -> str:
     # Linq: defaults to a comma-separated list of the recipient handles.
-    return ", ".join(h.handle for h in handles if not h.is_me)
+    return ", ".join(h.handle for h in handles if not h.is_me and h.status != "removed")
 
 
 def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_base: str) -> ChatOut:
@@ -330,22 +365,35 @@ def chat_out(chat: Chat, handles: list[ChatHandle], line_type: str | None, doc_b
             "id": chat.id,
             "created_at": as_utc(chat.created_at),
             "updated_at": as_utc(chat.updated_at),
-            "display_name": display_name(handles),
+            "display_name": chat.display_name or display_name(handles),
             "handles": [handle_out(h, line_type) for h in handles],
             "health_status": chat_health(chat, doc_base),
             "is_group": chat.is_group,
+            "group_chat_icon": chat.group_chat_icon,
             "service": chat.service,
         }
     )
 
 
-def _message_fields(message: Message, sender: ChatHandleOut) -> dict[str, Any]:
+def parts_out(
+    parts: list[dict[str, Any]], reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """Parts as the API shows them: every part carries its `reactions` (a list, empty until reacted)."""
+    by_part = reactions or {}
+    return [{**part, "reactions": by_part.get(index, [])} for index, part in enumerate(parts)]
+
+
+def _message_fields(
+    message: Message, sender: ChatHandleOut, reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     return {
         "id": message.id,
         "created_at": as_utc(message.created_at),
         "delivery_status": message.delivery_status,
-        "is_read": message.delivery_status == "read",
-        "parts": message.parts,
+        # An inbound message is read once our line marked its chat read (POST /v3/chats/{id}/read).
+        "is_read": message.delivery_status == "read"
+        or (message.direction == "inbound" and message.read_at is not None),
+        "parts": parts_out(message.parts, reactions),
         "sent_at": _utc(message.sent_at),
         "delivered_at": _utc(message.delivered_at),
         "effect": message.effect,
@@ -360,8 +408,10 @@ def sent_message_out(message: Message, sender: ChatHandleOut) -> SentMessageOut:
     return SentMessageOut.model_validate(_message_fields(message, sender))
 
 
-def message_out(message: Message, sender: ChatHandleOut) -> MessageOut:
-    fields = _message_fields(message, sender)
+def message_out(
+    message: Message, sender: ChatHandleOut, reactions: dict[int, list[dict[str, Any]]] | None = None
+) -> MessageOut:
+    fields = _message_fields(message, sender, reactions)
     fields.update(
         chat_id=message.chat_id,
         updated_at=as_utc(message.updated_at),
@@ -371,3 +421,88 @@ def message_out(message: Message, sender: ChatHandleOut) -> MessageOut:
         from_=message.sender_handle,
     )
     return MessageOut.model_validate(fields)
+
+
+# --- blocked handles -----------------------------------------------------------------------------
+
+
+class BlockIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
+    reason: str | None = Field(None, max_length=500)
+
+
+class UnblockIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
+
+
+class BlockedHandleOut(BaseModel):
+    blocked_at: datetime
+    handle: str
+    reason: str | None
+
+
+class BlockedHandleListOut(BaseModel):
+    blocked_handles: list[BlockedHandleOut]
+
+
+class BlockedHandleBlockOut(BaseModel):
+    blocked_handle: BlockedHandleOut
+
+
+# --- capability checks ---------------------------------------------------------------------------
+
+
+class CapabilityCheckIn(BaseModel):
+    address: str = Field(min_length=1, max_length=320)
+    from_: str | None = Field(None, alias="from", max_length=32)
+
+
+class HandleCheckOut(BaseModel):
+    address: str
+    available: bool
+    reason: Literal["not_supported"] | None
+    selected_service: str | None
+
+
+# --- chat and message operations -----------------------------------------------------------------
+
+
+class ChatUpdateIn(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=255)
+    group_chat_icon: str | None = Field(None, max_length=2048)
+
+
+class ParticipantIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=320)
+
+
+class ChatUpdatedOut(BaseModel):
+    chat_id: str
+    status: str
+
+
+class OperationOut(BaseModel):
+    """Linq's acknowledgement for leave, participants and reactions."""
+
+    message: str
+    status: str
+    trace_id: str
+
+
+class MessageEditIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    part_index: int = Field(0, ge=0, le=99)
+
+
+ReactionKind = Literal["love", "like", "dislike", "laugh", "emphasize", "question", "custom", "sticker"]
+
+
+class ReactionIn(BaseModel):
+    operation: Literal["add", "remove"]
+    type: ReactionKind
+    custom_emoji: str | None = Field(None, min_length=1, max_length=64)
+    emoji: str | None = Field(None, min_length=1, max_length=64)
+    part_index: int = Field(0, ge=0, le=99)
+    attachment_id: str | None = Field(None, max_length=64)
+    url: str | None = Field(None, max_length=2048)
+    placement: dict[str, float] | None = None

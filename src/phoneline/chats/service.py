@@ -3,8 +3,9 @@
 Every send runs the Linq guards in order, each refusing before anything is stored or sent:
   1. `from` is one of the partner's lines        403 / 2006
   2. the line can send (ACTIVE, read now)        403 / 2027
-  3. the recipient has not opted out             403 / 2024 (unless override_optout, then recorded)
-  4. the sender-recipient pair is under its rate 429 / 1007
+  3. the recipient is not blocked                403 / 2026 (a group only if every member is)
+  4. the recipient has not opted out             403 / 2024 (unless override_optout, then recorded)
+  5. the sender-recipient pair is under its rate 429 / 1007
 then writes the message, its activity counters and its events in the caller's transaction, and hands
 the message to the transport once that transaction commits. Services never commit.
 """
@@ -12,16 +13,28 @@ the message to the transport once that transaction commits. Services never commi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats import activity, content, events, handover, media, repository, schemas, selection
+from phoneline.attachments import service as attachments
+from phoneline.chats import (
+    activity,
+    blocklist,
+    content,
+    events,
+    handover,
+    media,
+    operations,
+    repository,
+    schemas,
+    selection,
+)
 from phoneline.chats.activity import Activity
-from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key, strict_e164
+from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key
 from phoneline.chats.models import (
     Attachment,
     Chat,
@@ -50,12 +63,15 @@ from phoneline.errors import (
 from phoneline.events import outbox
 from phoneline.events.types import Event, MessageDelivered, MessageRead, MessageReceived, MessageSent
 from phoneline.lines.models import Line, LineStatus, LineType
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164, to_e164
+from phoneline.logging import get_logger
 from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
+
+log = get_logger("phoneline.chats")
 
 MAX_PAGE = 100
 
@@ -121,7 +137,11 @@ def _page_limit(limit: int | None) -> int:
 
 
 async def _draft(
-    session: AsyncSession, partner_id: uuid.UUID, message: MessageIn, chat: Chat | None
+    session: AsyncSession,
+    partner_id: uuid.UUID,
+    message: MessageIn,
+    chat: Chat | None,
+    fetched: Mapping[str, Attachment],
 ) -> Draft:
     """Resolve attachments and the replied-to message; every failure here is a 400 before any guard
     that could consume the rate limit."""
@@ -130,6 +150,8 @@ async def _draft(
     missing = [str(attachment_id) for attachment_id in wanted if attachment_id not in found]
     if missing:
         raise InvalidParameter(f"Unknown attachment_id {', '.join(missing)}.")
+    for attachment in found.values():
+        attachments.require_ready(attachment)
     reply_to = None
     if message.reply_to is not None:
         replied = _uuid_or(
@@ -138,11 +160,11 @@ async def _draft(
         if chat is None or not await repository.message_exists_in_chat(session, chat.id, replied):
             raise InvalidParameter("`reply_to.message_id` is not a message in this chat.")
         reply_to = message.reply_to.model_dump()
-    parts, new_attachments = content.stored_parts(partner_id, message, found)
+    parts, new_attachments = content.stored_parts(partner_id, message, found, fetched)
     return Draft(
         parts=parts,
         new_attachments=new_attachments,
-        effect=message.effect.model_dump() if message.effect else None,
+        effect=message.effect.stored() if message.effect else None,
         reply_to=reply_to,
         preferred_service=message.preferred_service,
         idempotency_key=message.idempotency_key,
@@ -272,6 +294,7 @@ async def _write_outbound(
         parts=draft.parts,
         effect=draft.effect,
         reply_to=draft.reply_to,
+        reply_to_message_id=uuid.UUID(draft.reply_to["message_id"]) if draft.reply_to else None,
         service=draft.preferred_service or chat.service,
         preferred_service=draft.preferred_service,
         delivery_status=DeliveryStatus.SENT.value,
@@ -324,15 +347,17 @@ async def create_chat(
     caller: Principal,
     body: schemas.CreateChatIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.ChatCreatedOut:
     """POST /v3/chats: open a chat (or reuse the one with the same `from` and `to`) and send into it."""
     content.check_parts(body.message)
-    number = to_e164(body.from_, what="`from` number")
+    number = require_e164(body.from_, what="`from` number")
     line = _require_own_line(
         caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
     )
     recipients = normalize_recipients(body.to, own_number=line.number)
     _require_can_send(line)
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     existing = await repository.chat_on_line(session, caller.partner_id, line.id, recipient_key(recipients))
     await _require_pace(session, sender, caller, line, new_conversation=existing is None)
     if existing is None:
@@ -343,7 +368,7 @@ async def create_chat(
     else:
         opted_out = existing[1] and not existing[0].is_group
     draft = replace(
-        await _draft(session, caller.partner_id, body.message, existing[0] if existing else None),
+        await _draft(session, caller.partner_id, body.message, existing[0] if existing else None, fetched),
         idempotency_key=idempotency_key,
     )
     _require_not_opted_out(recipients, opted_out, body.override_optout)
@@ -372,13 +397,15 @@ async def send_to_chat(
     chat_id: str,
     body: schemas.SendMessageIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.MessageSentOut:
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
     chat, line, opted_out = await _send_context(session, caller, chat_id)
+    await blocklist.require_not_blocked(session, caller.partner_id, _recipients_of(chat))
     await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
-        await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+        await _draft(session, caller.partner_id, body.message, chat, fetched), idempotency_key=idempotency_key
     )
     recipients = _recipients_of(chat)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
@@ -408,6 +435,8 @@ async def _send_context(
         await before_guards(line)
     _require_own_line(caller, line, line.number)
     _require_can_send(line)
+    if chat.left_at is not None:
+        raise InvalidParameter("Your line left this group chat; it cannot send to it any more.")
     return chat, line, opted_out and not chat.is_group
 
 
@@ -420,14 +449,18 @@ async def _voice_memo_context(
 
     async def check_stray_from(line: Line) -> None:
         # Linq accepts a stray `from`: one of your lines (else 2006), and it must be the chat's.
-        if body.from_ is None or to_e164(body.from_, what="`from` number") == line.number:
+        if body.from_ is None:
             return
-        mine = await repository.partner_line_by_number(session, caller.partner_id, to_e164(body.from_))
+        number = require_e164(body.from_, what="`from` number")
+        if number == line.number:
+            return
+        mine = await repository.partner_line_by_number(session, caller.partner_id, number)
         _require_own_line(caller, mine, body.from_)
         raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
 
     chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
     recipients = _recipients_of(chat)
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     await sender.limiter.check(line.number, recipients)
     return chat, line, opted_out, recipients
@@ -466,6 +499,7 @@ async def send_voice_memo(
         )
         if stored is None:
             raise InvalidParameter(f"Unknown attachment_id {attachment_id}.")
+        attachments.require_ready(stored)
         media.require_audio_type(stored.mime_type)
         attachment = stored
         new_attachments = []
@@ -513,20 +547,20 @@ async def auto_send(
     caller: Principal,
     body: schemas.AutoSendIn,
     idempotency_key: str | None,
+    fetched: Mapping[str, Attachment],
 ) -> schemas.AutoSentOut:
     """POST /v3/messages: the server picks the line (reuse, best new line, or failover)."""
     content.check_parts(body.message)
     recipients = normalize_recipients(body.to)
-    excluded = {strict_e164(number) for number in body.exclude_from or []}
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
+    excluded = {require_e164(number, what="`exclude_from` number") for number in body.exclude_from or []}
     key = recipient_key(recipients)
     chats = await repository.partner_chats_with(session, caller.partner_id, key)
-    today = sender.clock.now().date()
-    enforce = sender.pacing is not None and caller.pacing_mode == PacingMode.ENFORCE.value
     pick = await selection.choose(
         chats,
-        lambda: repository.partner_lines(session, caller.partner_id, today),
+        lambda: repository.partner_line_candidates(session, caller.partner_id, _use_window(sender)),
         excluded,
-        avoid_critical=enforce,
+        avoid_critical=_enforces_pacing(sender, caller),
     )
     line, chat = pick.line, pick.chat
     await _require_pace(session, sender, caller, line, new_conversation=chat is None)
@@ -534,7 +568,8 @@ async def auto_send(
         draft = _text_draft(body.continuation_message.text, idempotency_key)
     else:
         draft = replace(
-            await _draft(session, caller.partner_id, body.message, chat), idempotency_key=idempotency_key
+            await _draft(session, caller.partner_id, body.message, chat, fetched),
+            idempotency_key=idempotency_key,
         )
     if chat is None:
         opted_out = len(recipients) == 1 and bool(
@@ -569,6 +604,57 @@ async def auto_send(
     )
 
 
+def _use_window(sender: Sender) -> date:
+    # Sends older than this do not order lines any more: every line is "long unused" by then.
+    return sender.clock.now().date() - timedelta(days=selection.USE_WINDOW_DAYS)
+
+
+def _enforces_pacing(sender: Sender, caller: Principal) -> bool:
+    return sender.pacing is not None and caller.pacing_mode == PacingMode.ENFORCE.value
+
+
+def _split_list(values: list[str]) -> list[str]:
+    # Neither an E.164 number nor an email handle contains a comma.
+    return [item for value in values for item in value.split(",") if item.strip()]
+
+
+LINE_TYPES = {line_type.value.lower(): line_type.value for line_type in LineType}
+
+
+async def suggest_line(
+    session: AsyncSession,
+    sender: Sender,
+    caller: Principal,
+    *,
+    to: list[str],
+    exclude_from: list[str],
+    line_type: str | None,
+) -> selection.Suggestion:
+    """GET /v3/available_number: the line smart assignment would send from (selection.py); nothing is
+    reserved, but the suggestion counts as use so the next call moves on to another equal line.
+
+    `to` and `exclude_from` come repeated (`?to=a&to=b`, Linq's docs) or comma-separated (linq-python).
+    """
+    to = _split_list(to)
+    excluded = {require_e164(number, what="`exclude_from` number") for number in _split_list(exclude_from)}
+    kind = None
+    if line_type is not None:
+        kind = LINE_TYPES.get(line_type.strip().lower())
+        if kind is None:
+            raise InvalidParameter(f"`type` must be iMessage or RCS, not '{line_type}'.")
+    chats = []
+    if to:
+        chats = await repository.partner_chats_with(
+            session, caller.partner_id, recipient_key(normalize_recipients(to))
+        )
+    candidates = await repository.partner_line_candidates(session, caller.partner_id, _use_window(sender))
+    suggestion = selection.suggest(
+        chats, candidates, excluded, line_type=kind, avoid_critical=_enforces_pacing(sender, caller)
+    )
+    await repository.record_suggestion(session, suggestion.line.id, sender.clock.now())
+    return suggestion
+
+
 # --- partner API: reads ------------------------------------------------------------------------------
 
 
@@ -594,7 +680,7 @@ async def list_chats(
     page_size = _page_limit(limit)
     line_id = None
     if from_number:
-        number = to_e164(from_number, what="`from` number")
+        number = require_e164(from_number, what="`from` number")
         line = _require_own_line(
             caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
         )
@@ -617,15 +703,6 @@ async def list_chats(
     )
 
 
-def _sender_of(message: Message, chat: Chat, line: Line, handles: list[ChatHandle]) -> schemas.ChatHandleOut:
-    if message.direction == Direction.OUTBOUND.value:
-        return schemas.owner_handle(chat, line.number, line.line_type)
-    for handle in handles:
-        if handle.handle == message.sender_handle and not handle.is_me:
-            return schemas.handle_out(handle)
-    raise NotFound(f"Message {message.id} has no sender in its chat.")
-
-
 async def list_messages(
     session: AsyncSession, caller: Principal, chat_id: str, *, limit: int | None, cursor: str | None
 ) -> schemas.MessageListOut:
@@ -636,11 +713,9 @@ async def list_messages(
     chat, line = found
     rows = await repository.list_messages(session, chat.id, after=decode_cursor(cursor), limit=page_size + 1)
     page = list(rows[:page_size])
-    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > page_size else None
     return schemas.MessageListOut(
-        messages=[schemas.message_out(m, _sender_of(m, chat, line, handles)) for m in page],
-        next_cursor=next_cursor,
+        messages=await operations.render_messages(session, page, chat, line), next_cursor=next_cursor
     )
 
 
@@ -649,8 +724,7 @@ async def get_message(session: AsyncSession, caller: Principal, message_id: str)
     if found is None:
         raise MessageNotFound()
     message, chat, line = found
-    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
-    return schemas.message_out(message, _sender_of(message, chat, line, handles))
+    return await operations.render_message(session, message, chat, line)
 
 
 # --- carrier side: inbound messages and delivery reports ---------------------------------------------
@@ -660,13 +734,22 @@ async def receive_inbound(
     session: AsyncSession, clock: Clock, doc_base: str, inbound: InboundMessage
 ) -> Message:
     """Store an inbound message, apply the opt-out rule, bump counters, emit message.received."""
-    number = to_e164(inbound.line_number, what="line number")
+    number = to_e164(inbound.line_number, what="line number")  # the carrier: lenient
     line = await repository.line_by_number(session, number)
     if line is None or line.partner_id is None:
         raise NotFound(f"No line {number} is assigned to a partner.")
     partner_id = line.partner_id
-    handle = normalize_handle(inbound.sender)
+    handle = normalize_handle(inbound.sender, lenient=True)
     now = clock.now()
+    if await blocklist.is_blocked(session, partner_id, handle):
+        # Linq: dropped before it reaches webhooks. Nothing is stored; the caller gets a message that
+        # was never written (its id names nothing), so transports need no second kind of answer.
+        log.info("inbound_dropped_blocked_sender", line=number)
+        return Message(
+            id=uuid.uuid4(), partner_id=partner_id, line_id=line.id, direction=Direction.INBOUND.value,
+            kind=MessageKind.MESSAGE.value, sender_handle=handle, parts=inbound.parts,
+            delivery_status=DeliveryStatus.RECEIVED.value, created_at=now, updated_at=now,
+        )  # fmt: skip
     if inbound.chat_id is not None:
         found = await repository.get_chat(session, partner_id, _uuid_or(inbound.chat_id, ChatNotFound()))
         if found is None or found[0].line_id != line.id:

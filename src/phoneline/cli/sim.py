@@ -42,9 +42,12 @@ def sim_inbound(
         message = await chats.receive_inbound(
             session, SystemClock(), base_url, InboundMessage.text(line, sender, text, chat_id=chat)
         )
+        # A blocked sender's message is dropped: nothing stored, so it has no chat.
+        dropped = message.chat_id is None
         return {
-            "message_id": str(message.id),
-            "chat_id": str(message.chat_id),
+            "message_id": None if dropped else str(message.id),
+            "chat_id": None if dropped else str(message.chat_id),
+            "dropped": dropped,
             "from": message.sender_handle,
             "line": to_e164(line),
             "text": text,
@@ -53,7 +56,11 @@ def sim_inbound(
     output(
         run_in_session(work),
         as_json,
-        lambda d: f"message {d['message_id']} from {d['from']} in chat {d['chat_id']}",
+        lambda d: (
+            f"dropped: {d['from']} is blocked"
+            if d["dropped"]
+            else f"message {d['message_id']} from {d['from']} in chat {d['chat_id']}"
+        ),
     )
 
 
@@ -65,7 +72,7 @@ def sim_persona(handle: str, as_json: bool = JsonOption) -> None:
     from phoneline.transport.simulator import persona_for, plan
 
     settings = Settings()
-    normalized = normalize_handle(handle)
+    normalized = normalize_handle(handle, lenient=True)
     doc = {
         "handle": normalized,
         "seed": settings.simulator_seed,

@@ -168,7 +168,7 @@ class LineForwardingUpdated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Document(Event):
+class Document(Event):
     """An event whose payload is a Linq document (a message, a chat) rendered by its domain."""
 
     document: Mapping[str, Any]
@@ -182,28 +182,63 @@ class _Document(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MessageSent(_Document):
+class MessageSent(Document):
     event_type: ClassVar[str] = "message.sent"
 
 
 @dataclass(frozen=True, kw_only=True)
-class MessageReceived(_Document):
+class MessageReceived(Document):
     event_type: ClassVar[str] = "message.received"
 
 
 @dataclass(frozen=True, kw_only=True)
-class MessageDelivered(_Document):
+class MessageDelivered(Document):
     event_type: ClassVar[str] = "message.delivered"
 
 
 @dataclass(frozen=True, kw_only=True)
-class MessageRead(_Document):
+class MessageRead(Document):
     event_type: ClassVar[str] = "message.read"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChatCreated(_Document):
+class ChatCreated(Document):
     event_type: ClassVar[str] = "chat.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEdited(Document):
+    event_type: ClassVar[str] = "message.edited"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionAdded(Document):
+    event_type: ClassVar[str] = "reaction.added"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionRemoved(Document):
+    event_type: ClassVar[str] = "reaction.removed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantAdded(Document):
+    event_type: ClassVar[str] = "participant.added"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantRemoved(Document):
+    event_type: ClassVar[str] = "participant.removed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupNameUpdated(Document):
+    event_type: ClassVar[str] = "chat.group_name_updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupIconUpdated(Document):
+    event_type: ClassVar[str] = "chat.group_icon_updated"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +291,13 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         MessageDelivered,
         MessageRead,
         MessageFailed,
+        MessageEdited,
+        ReactionAdded,
+        ReactionRemoved,
+        ParticipantAdded,
+        ParticipantRemoved,
+        GroupNameUpdated,
+        GroupIconUpdated,
         ChatCreated,
     )
 }

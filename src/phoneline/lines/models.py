@@ -80,3 +80,21 @@ class LineHistory(Base):
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactCard(Base):
+    """The name and photo a line presents (iMessage Name and Photo Sharing), set by the partner that
+    holds the line. Read by the vCard of `GET /v3/available_number` and by `share_contact_card`."""
+
+    __tablename__ = "contact_cards"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    # One card per line and owner: a line that moves to another partner does not take the card along.
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"), unique=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    image_url: Mapped[str | None] = mapped_column(Text, default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.lines.models import HistoryField, Line, LineHistory
+from phoneline.lines.models import ContactCard, HistoryField, Line, LineHistory
 from phoneline.paging import Page, PageRequest, keyset_page
 
 
@@ -152,3 +152,37 @@ async def health_changes_since(
         .order_by(LineHistory.created_at, LineHistory.id)
     )
     return (await session.scalars(query)).all()
+
+
+async def partner_lines_by_ids(
+    session: AsyncSession, partner_id: uuid.UUID, line_ids: Sequence[uuid.UUID]
+) -> list[Line]:
+    """The lines among `line_ids` the partner still holds, in the order given."""
+    rows = (
+        await session.scalars(select(Line).where(Line.partner_id == partner_id, Line.id.in_(line_ids)))
+    ).all()
+    by_id = {line.id: line for line in rows}
+    return [by_id[line_id] for line_id in line_ids if line_id in by_id]
+
+
+async def contact_card(
+    session: AsyncSession, partner_id: uuid.UUID, line_id: uuid.UUID
+) -> ContactCard | None:
+    query = select(ContactCard).where(ContactCard.partner_id == partner_id, ContactCard.line_id == line_id)
+    return await session.scalar(query)
+
+
+async def contact_cards(session: AsyncSession, partner_id: uuid.UUID) -> list[tuple[ContactCard, Line]]:
+    """The partner's cards on lines it still holds, by number."""
+    query = (
+        select(ContactCard, Line)
+        .join(Line, Line.id == ContactCard.line_id)
+        .where(ContactCard.partner_id == partner_id, Line.partner_id == partner_id)
+        .order_by(Line.number)
+    )
+    return [(card, line) for card, line in (await session.execute(query)).all()]
+
+
+async def delete_contact_card(session: AsyncSession, line_id: uuid.UUID) -> None:
+    """A card stays with its owner: a line that moves on leaves it behind (lines/service.py)."""
+    await session.execute(delete(ContactCard).where(ContactCard.line_id == line_id))

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
 from phoneline.api.runtime import Runtime
-from phoneline.errors import MethodNotAllowed
-from phoneline.lines import schemas, service
+from phoneline.clock import SystemClock
+from phoneline.errors import MethodNotAllowed, NotFound
+from phoneline.lines import contact_cards, repository, schemas, service
 from phoneline.lines.models import Line
+from phoneline.lines.vcard import VcardSigner, render_vcard
 from phoneline.partners.auth import Partner, current_partner
 from phoneline.reputation.pacing_guard import pacing_views
 
@@ -92,11 +94,67 @@ async def update_phone_number(
     )
 
 
+# --- contact cards (linq-python `contact_card`) and the vCard link of `available_number` ------------
+
+
+@router.post("/contact_card", response_model=schemas.ContactCardOut, summary="Create a line's contact card")
+async def create_contact_card(
+    body: schemas.ContactCardIn, partner: Partner, runtime: RuntimeDep, session: DbSession
+) -> schemas.ContactCardOut:
+    allow_private = runtime.settings.allow_private_webhook_targets
+    return await contact_cards.create_card(
+        session, partner.partner_id, body, SystemClock(), allow_private=allow_private
+    )
+
+
+@router.patch("/contact_card", response_model=schemas.ContactCardOut, summary="Update a line's contact card")
+async def update_contact_card(
+    body: schemas.ContactCardUpdateIn,
+    partner: Partner,
+    runtime: RuntimeDep,
+    session: DbSession,
+    phone_number: Annotated[str, Query(max_length=32)],
+) -> schemas.ContactCardOut:
+    allow_private = runtime.settings.allow_private_webhook_targets
+    return await contact_cards.update_card(
+        session, partner.partner_id, phone_number, body, SystemClock(), allow_private=allow_private
+    )
+
+
+@router.get("/contact_card", response_model=schemas.ContactCardListOut, summary="List contact cards")
+async def list_contact_cards(
+    partner: Partner, session: DbSession, phone_number: Annotated[str | None, Query(max_length=32)] = None
+) -> schemas.ContactCardListOut:
+    return await contact_cards.list_cards(session, partner.partner_id, phone_number)
+
+
+@router.get("/vcards/{token}", include_in_schema=False)
+async def vcard(token: str, request: Request, session: DbSession) -> Response:
+    """The `vcf_url` of GET /v3/available_number: no API key, the signed link is the credential."""
+    link = vcard_signer(request).read(token)
+    lines = await repository.partner_lines_by_ids(session, link.partner_id, link.line_ids)
+    if not lines:
+        raise NotFound("The lines of this vCard are no longer available.")
+    card = await contact_cards.card_for(session, link.partner_id, lines[0])
+    body = render_vcard(lines, card)
+    filename = lines[0].number.lstrip("+") + ".vcf"
+    return Response(
+        body, media_type="text/vcard", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+def vcard_signer(request: Request) -> VcardSigner:
+    """One signer per app: without PHONELINE_SECRET_KEY its key is made once, at first use."""
+    signer: VcardSigner | None = getattr(request.app.state, "vcards", None)
+    if signer is None:
+        signer = request.app.state.vcards = VcardSigner(get_runtime(request).settings)
+    return signer
+
+
 def _operator_only() -> NoReturn:
     raise MethodNotAllowed(
         "Phone numbers are provisioned and released by the operator; there is no create or delete "
-        "on the partner API. Contact your representative to add or release a line.",
-        headers={"Allow": "GET"},
+        "on the partner API. Contact your representative to add or release a line."
     )
 
 

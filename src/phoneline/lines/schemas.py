@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from phoneline.db.base import as_utc
 from phoneline.inputs import Handle, RequestModel
-from phoneline.lines.models import Line, LineHistory
+from phoneline.lines.models import ContactCard, Line, LineHistory
 from phoneline.reputation.pacing_guard import PacingOut
 
 HEALTH_GUIDE_PATH = "/guides/phone-health"
@@ -141,4 +141,47 @@ def history_entry(row: LineHistory) -> HistoryEntry:
         actor=row.actor,
         partner_id=row.partner_id,
         created_at=as_utc(row.created_at),
+    )
+
+
+# --- contact cards and smart number assignment ---------------------------------------------------
+
+
+class ContactCardIn(BaseModel):
+    first_name: str = Field(min_length=1, max_length=100)
+    phone_number: str = Field(max_length=32)
+    last_name: str | None = Field(None, max_length=100)
+    image_url: str | None = Field(None, max_length=2048)
+
+
+class ContactCardUpdateIn(BaseModel):
+    first_name: str | None = Field(None, min_length=1, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    image_url: str | None = Field(None, max_length=2048)
+
+
+class ContactCardOut(BaseModel):
+    first_name: str
+    is_active: bool
+    phone_number: str
+    image_url: str | None
+    last_name: str | None
+
+
+class ContactCardListOut(BaseModel):
+    contact_cards: list[ContactCardOut]
+
+
+class AvailableNumberOut(BaseModel):
+    phone_number: str
+    vcf_url: str
+
+
+def contact_card_out(card: ContactCard, line: Line) -> ContactCardOut:
+    return ContactCardOut(
+        first_name=card.first_name,
+        is_active=card.is_active,
+        phone_number=line.number,
+        image_url=card.image_url,
+        last_name=card.last_name,
     )

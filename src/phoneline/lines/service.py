@@ -28,7 +28,7 @@ from phoneline.lines.models import (
     LineStatus,
     LineType,
 )
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164, to_e164
 from phoneline.lines.repository import LineFilter
 from phoneline.paging import Page, PageRequest
 from phoneline.partners.models import Partner
@@ -142,6 +142,7 @@ async def release_line(session: AsyncSession, number: str, *, actor: str, reason
         raise Conflict(f"Line {line.number} is not assigned to any partner; nothing to release.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
+    await repository.delete_contact_card(session, line.id)
     history.record(session, line, HistoryField.OWNER, str(previous_owner), None, reason=reason, actor=actor)
     line.partner_id, line.assigned_at, line.updated_at = None, None, utcnow()
     _emit_ownership(session, line, previous_owner, LineReleased)
@@ -159,6 +160,7 @@ async def move_line(
         raise Conflict(f"Line {line.number} is already assigned to partner {partner.id}.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
+    await repository.delete_contact_card(session, line.id)
     _emit_ownership(session, line, previous_owner, LineReleased)
     now = utcnow()
     line.partner_id, line.assigned_at, line.updated_at = partner.id, now, now
@@ -217,7 +219,7 @@ async def set_forwarding_number(
         parsed_id = uuid.UUID(line_id)
     except ValueError:
         raise NotFound("Phone number not found.") from None
-    target = to_e164(forwarding_number, what="forwarding number") if forwarding_number else None
+    target = require_e164(forwarding_number, what="forwarding number") if forwarding_number else None
     line = await repository.get_for_partner(session, partner_id, parsed_id)
     if line is None:
         raise NotFound("Phone number not found.")

@@ -20,7 +20,7 @@ from phoneline.clock import Clock
 from phoneline.db.base import as_utc
 from phoneline.errors import NotFound, RateLimited
 from phoneline.lines.models import Line
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
 from phoneline.reputation import engine, repository
 from phoneline.reputation.models import ReputationAudit
@@ -33,10 +33,7 @@ SEVERITY_OF = {"HEALTHY": Severity.OK, "AT_RISK": Severity.AT_RISK, "CRITICAL": 
 
 
 async def _partner_line(session: AsyncSession, partner_id: uuid.UUID, number: str) -> Line:
-    try:
-        e164 = to_e164(number)
-    except Exception:
-        raise NotFound("Phone number not found.") from None
+    e164 = require_e164(number, what="phone number in the path")
     line = await partner_line_by_number(session, partner_id, e164)
     if line is None:
         raise NotFound("Phone number not found.")

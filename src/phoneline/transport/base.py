@@ -1,7 +1,7 @@
 """The one interface between phoneline and whatever carries messages.
 
 phoneline calls `Transport.send()` with each outbound message after the transaction that stored it has
-committed. The transport answers through `CarrierReports`: delivered / failed (with a code) / read, an
+committed, and `Transport.check_capability()` for the partner API's capability checks. The transport answers through `CarrierReports`: delivered / failed (with a code) / read, an
 inbound message, or a line the carrier flagged or cleared.
 """
 
@@ -71,6 +71,48 @@ class InboundMessage:
         return cls(line_number=line_number, sender=sender, parts=[{"type": "text", "value": text}], **extra)
 
 
+@dataclass(frozen=True)
+class ChatAction:
+    """Something our line does in a chat besides sending a message: the carrier carries it out.
+
+    `kind`: typing.started | typing.stopped | chat.read | chat.updated | chat.left | participant.added |
+    participant.removed | contact_card.shared | message.edited | message.deleted | reaction.added |
+    reaction.removed. `data` holds what the kind needs (docs/transport.md).
+    """
+
+    kind: str
+    chat_id: str
+    partner_id: str
+    line_number: str
+    recipients: tuple[str, ...]
+    is_group: bool
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "chat_id": self.chat_id,
+            "partner_id": self.partner_id,
+            "from": self.line_number,
+            "to": list(self.recipients),
+            "is_group": self.is_group,
+            **self.data,
+        }
+
+
+CAPABILITY_SERVICES = ("iMessage", "RCS")
+
+
+@dataclass(frozen=True)
+class CapabilityAnswer:
+    """Whether a recipient address is reachable over the service asked about (iMessage or RCS)."""
+
+    available: bool
+    # The service a message to this address would go over now (RCS missing resolves to SMS); None
+    # when the carrier could not say.
+    selected_service: str | None
+
+
 class CarrierReports(Protocol):
     """What a transport tells phoneline. Implemented by transport/ingest.py."""
 
@@ -109,6 +151,16 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def send(self, message: OutboundMessage) -> None:
         """Hand one message to the carrier; raise TransportError if it cannot be taken."""
+
+    @abc.abstractmethod
+    async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
+        """Ask the carrier whether `address` takes `service` (iMessage | RCS) from `line_number`; raise
+        TransportError when it cannot answer (Linq: "unknown", never "not supported")."""
+
+    @abc.abstractmethod
+    async def act(self, action: ChatAction) -> None:
+        """Carry out a chat action (typing, read, edit, reaction, ...) on the carrier; raise
+        TransportError when it cannot, and phoneline records nothing."""
 
     async def close(self) -> None:
         return None

@@ -12,6 +12,14 @@ Each recipient handle gets a persona from SHA-256 of "<PHONELINE_SIMULATOR_SEED>
 Delays are measured from the send and divided by PHONELINE_SIMULATOR_SPEED. Reply texts are picked by
 the same hash and the number of messages the handle has been sent, so one seed replays one story.
 Group chats get deliveries (or failures) but no replies. docs/transport.md has the full table.
+
+Chat actions (typing, read receipts, edits, deletes, reactions, group changes, contact cards) are
+taken at once and remembered in `actions`; simulated recipients never refuse one.
+
+Capability checks are answered from the same hash, salted with the service, modulo 100
+(`simulated_capability`): iMessage is available for every email address and for phone numbers in
+buckets 0-69; RCS for phone numbers in buckets 0-49 (never for an email). When it is not available, a
+phone number resolves to SMS.
 """
 
 from __future__ import annotations
@@ -24,7 +32,14 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from phoneline.logging import get_logger
-from phoneline.transport.base import FAILED_UNDELIVERABLE, InboundMessage, OutboundMessage, Transport
+from phoneline.transport.base import (
+    FAILED_UNDELIVERABLE,
+    CapabilityAnswer,
+    ChatAction,
+    InboundMessage,
+    OutboundMessage,
+    Transport,
+)
 
 log = get_logger("phoneline.transport")
 
@@ -98,6 +113,20 @@ def plan(
     return steps
 
 
+# Share of phone numbers (hash buckets below the bound) that take each service.
+CAPABILITY_BOUNDS = {"iMessage": 70, "RCS": 50}
+
+
+def simulated_capability(address: str, seed: str, service: str) -> CapabilityAnswer:
+    """The simulator's answer for `address` under `seed`: deterministic, so tests can rely on it."""
+    is_email = "@" in address
+    if is_email:
+        available = service == "iMessage"
+        return CapabilityAnswer(available, "iMessage" if available else None)
+    available = _digest(seed, address, f"#{service}") % 100 < CAPABILITY_BOUNDS[service]
+    return CapabilityAnswer(available, service if available else "SMS")
+
+
 class SimulatorTransport(Transport):
     name = "simulator"
 
@@ -109,6 +138,8 @@ class SimulatorTransport(Transport):
         self._opted_out: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._played: OrderedDict[str, None] = OrderedDict()
+        # The chat actions carried out, oldest first (the last REMEMBERED_IDS): what a test can observe.
+        self.actions: list[ChatAction] = []
 
     async def send(self, message: OutboundMessage) -> None:
         # A repeated hand-over of a message already played is taken and ignored, as a carrier would.
@@ -129,6 +160,15 @@ class SimulatorTransport(Transport):
         task = asyncio.create_task(self._play(message, handle, steps), name=f"simulator-{message.message_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def check_capability(self, address: str, service: str, line_number: str) -> CapabilityAnswer:
+        return simulated_capability(address, self.seed, service)
+
+    async def act(self, action: ChatAction) -> None:
+        # Simulated recipients see every action at once and never refuse one (docs/transport.md).
+        self.actions.append(action)
+        if len(self.actions) > REMEMBERED_IDS:
+            del self.actions[: len(self.actions) - REMEMBERED_IDS]
 
     async def _play(self, message: OutboundMessage, handle: str, steps: list[Step]) -> None:
         reports = self._reports()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from phoneline.crypto import SecretBox
 from phoneline.db.base import utcnow
 from phoneline.errors import InvalidBody, NotFound
-from phoneline.lines.numbers import to_e164
+from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
 from phoneline.net.outbound import OutboundRefused, validate_url
 from phoneline.settings import Settings
@@ -71,7 +71,7 @@ def _event_types(values: Sequence[str]) -> list[str]:
 def _phone_numbers(values: Sequence[str] | None) -> list[str] | None:
     if not values:
         return None
-    return list(dict.fromkeys(to_e164(value) for value in values))
+    return list(dict.fromkeys(require_e164(value, what="`phone_numbers` entry") for value in values))
 
 
 def _header_name(value: str | None, field: str) -> str | None:

@@ -124,14 +124,14 @@ test('a bad API key is AuthenticationError 401 with code 2004', async () => {
   assertEnvelope(error, 401, 2004);
 });
 
-test("another partner's line is NotFoundError 404 with code 2000 and stays unchanged", async () => {
+test("another partner's line is NotFoundError 404 with code 1005 and stays unchanged", async () => {
   await partnerA.phoneNumbers.update(lineAId, { forwarding_number: FORWARD_TO });
 
   const error = await apiError(
     partnerB.phoneNumbers.update(lineAId, { forwarding_number: '+14155550100' }),
     NotFoundError,
   );
-  assertEnvelope(error, 404, 2000);
+  assertEnvelope(error, 404, 1005);
   assert.equal((await lineOfA()).forwarding_number, FORWARD_TO);
 
   await partnerA.phoneNumbers.update(lineAId, { forwarding_number: null });

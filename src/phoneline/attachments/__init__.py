@@ -1,0 +1,1 @@
+"""Attachments: files uploaded through POST /v3/attachments, on an object store (obstore)."""
