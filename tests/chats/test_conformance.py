@@ -110,7 +110,8 @@ def test_unknown_or_contradictory_effects_are_400_and_store_nothing(account, sto
     before = stored()
     with pytest.raises(linq.BadRequestError) as refused:
         acme.client.chats.messages.send(chat.id, message=text("Party", effect=effect))
-    assert refused.value.body["code"] == 1003
+    # Inside `message`: invalid message content (1004), like every other field of a message.
+    assert refused.value.body["code"] == 1004
     assert stored() == before
 
 

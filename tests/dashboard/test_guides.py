@@ -76,8 +76,8 @@ def test_the_errors_guide_is_the_servers_table(http: httpx.Client) -> None:
     page = parsed(http, "/guides/errors")
     table = sorted((int(code), int(status), meaning) for code, status, meaning in page.rows)
     assert table == errors.error_catalog()
-    # The two codes the guide used to get wrong, as the server answers them.
-    assert (2005, 405) in {(code, status) for code, status, _ in table}
+    # The two answers the guide used to get wrong (405 and 409), as the server gives them now.
+    assert (1005, 405) in {(code, status) for code, status, _ in table}
     assert (1005, 409) in {(code, status) for code, status, _ in table}
     # Every error any domain raises is a row of that table (subclasses only reword the message).
     pairs = {(code, status) for code, status, _ in table}
