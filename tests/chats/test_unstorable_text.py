@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from phoneline.chats import service as chats
+from phoneline.chats import carrier as chats
 from phoneline.clock import SystemClock
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.settings import Settings

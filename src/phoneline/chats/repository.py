@@ -1,4 +1,8 @@
-"""SQL for chats, messages, opt-outs and attachments. Partner-facing reads always take the partner id."""
+"""SQL for chats, messages, opt-outs, blocked handles, reactions and attachments. Partner-facing reads
+always take the partner id.
+
+Longer than our usual module on purpose: it is all of chats' SQL, and the send path, the carrier side
+and the reads share most of its statements; split by table, they would import each other."""
 
 from __future__ import annotations
 

@@ -16,7 +16,17 @@ from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
 from phoneline.attachments import service as attachments
 from phoneline.attachments.routes import attachment_store
-from phoneline.chats import blocklist, capability, content, idempotency, media, operations, schemas, service
+from phoneline.chats import (
+    blocklist,
+    capability,
+    content,
+    idempotency,
+    media,
+    operations,
+    reads,
+    schemas,
+    service,
+)
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.models import Attachment
 from phoneline.lines.routes import vcard_signer
@@ -165,7 +175,7 @@ async def list_chats(
     limit: int | None = None,
     cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
-    listing = await service.list_chats(
+    listing = await reads.list_chats(
         session, partner, sending.doc_base, from_number=from_, to_handle=to, limit=limit, cursor=cursor
     )
     return _ok(listing)
@@ -173,7 +183,7 @@ async def list_chats(
 
 @router.get("/chats/{chat_id}", response_model=schemas.ChatOut, summary="Retrieve a chat")
 async def get_chat(chat_id: str, partner: Partner, sending: SendingDep, session: DbSession) -> Response:
-    return _ok(await service.get_chat(session, partner, chat_id, sending.doc_base))
+    return _ok(await reads.get_chat(session, partner, chat_id, sending.doc_base))
 
 
 @router.post(
@@ -210,7 +220,7 @@ async def list_messages(
     limit: int | None = None,
     cursor: Annotated[str | None, Query(max_length=inputs.MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
-    return _ok(await service.list_messages(session, partner, chat_id, limit=limit, cursor=cursor))
+    return _ok(await reads.list_messages(session, partner, chat_id, limit=limit, cursor=cursor))
 
 
 @router.post(
@@ -438,7 +448,7 @@ async def message_thread(
 
 @router.get("/messages/{message_id}", response_model=schemas.MessageOut, summary="Retrieve a message")
 async def get_message(message_id: str, partner: Partner, session: DbSession) -> Response:
-    return _ok(await service.get_message(session, partner, message_id))
+    return _ok(await reads.get_message(session, partner, message_id))
 
 
 @router.post(

@@ -8,6 +8,10 @@ Every send runs the Linq guards in order, each refusing before anything is store
   5. the sender-recipient pair is under its rate 429 / 1007
 then writes the message, its activity counters and its events in the caller's transaction, and hands
 the message to the transport once that transaction commits. Services never commit.
+
+Longer than our usual module on purpose: the whole send path (guards in their order, drafts, writes,
+hand-over) stays in one place so the guard order reads top to bottom. Reads are in reads.py, what
+carriers report in carrier.py.
 """
 
 from __future__ import annotations
@@ -28,13 +32,12 @@ from phoneline.chats import (
     events,
     handover,
     media,
-    operations,
     repository,
     schemas,
     selection,
 )
 from phoneline.chats.activity import Activity
-from phoneline.chats.handles import normalize_handle, normalize_recipients, recipient_key
+from phoneline.chats.handles import normalize_recipients, recipient_key
 from phoneline.chats.models import (
     Attachment,
     Chat,
@@ -43,10 +46,8 @@ from phoneline.chats.models import (
     Direction,
     Message,
     MessageKind,
-    OptOut,
     OptOutOverride,
 )
-from phoneline.chats.optout import opt_out_keyword
 from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.schemas import MessageIn
 from phoneline.clock import Clock
@@ -55,20 +56,16 @@ from phoneline.errors import (
     ChatNotFound,
     InvalidParameter,
     LineNotEligible,
-    MessageNotFound,
-    NotFound,
     NotYourLine,
     RecipientOptedOut,
 )
-from phoneline.events import outbox
-from phoneline.events.types import Event, MessageDelivered, MessageRead, MessageReceived, MessageSent
+from phoneline.events.types import MessageSent
 from phoneline.lines.models import Line, LineStatus, LineType
-from phoneline.lines.numbers import require_e164, to_e164
+from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
 from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
-from phoneline.transport.base import DeliveryReport, InboundMessage
 from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 
 log = get_logger("phoneline.chats")
@@ -105,7 +102,7 @@ class Draft:
 # --- ids and cursors ---------------------------------------------------------------------------------
 
 
-def _uuid_or(value: str, missing: Exception) -> uuid.UUID:
+def uuid_or(value: str, missing: Exception) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -126,7 +123,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise InvalidParameter("`cursor` is not a cursor this API returned.") from None
 
 
-def _page_limit(limit: int | None) -> int:
+def page_limit(limit: int | None) -> int:
     limit = 20 if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidParameter(f"`limit` must be between 1 and {MAX_PAGE}.")
@@ -154,7 +151,7 @@ async def _draft(
         attachments.require_ready(attachment)
     reply_to = None
     if message.reply_to is not None:
-        replied = _uuid_or(
+        replied = uuid_or(
             message.reply_to.message_id, InvalidParameter("`reply_to.message_id` is not a message id.")
         )
         if chat is None or not await repository.message_exists_in_chat(session, chat.id, replied):
@@ -178,7 +175,7 @@ def _text_draft(text: str, idempotency_key: str | None) -> Draft:
 # --- guards ------------------------------------------------------------------------------------------
 
 
-def _require_own_line(caller: Principal, line: Line | None, number: str) -> Line:
+def require_own_line(caller: Principal, line: Line | None, number: str) -> Line:
     if line is None or line.partner_id != caller.partner_id:
         raise NotYourLine(f"{number} is not one of your lines.")
     return line
@@ -221,7 +218,7 @@ def _service_of(line: Line) -> str:
     return "iMessage" if line.line_type == LineType.IMESSAGE.value else "RCS"
 
 
-def _new_chat(
+def new_chat(
     partner_id: uuid.UUID, line: Line, recipients: list[str], now: datetime
 ) -> tuple[Chat, list[ChatHandle]]:
     service = _service_of(line)
@@ -260,7 +257,7 @@ def _new_chat(
 async def _open_chat(
     session: AsyncSession, sender: Sender, partner_id: uuid.UUID, line: Line, recipients: list[str]
 ) -> tuple[Chat, list[ChatHandle]]:
-    chat, handles = _new_chat(partner_id, line, recipients, sender.clock.now())
+    chat, handles = new_chat(partner_id, line, recipients, sender.clock.now())
     session.add(chat)
     session.add_all(handles)
     await events.emit_chat_created(
@@ -334,7 +331,7 @@ async def _write_outbound(
     return message
 
 
-def _recipients_of(chat: Chat) -> list[str]:
+def recipients_of(chat: Chat) -> list[str]:
     return chat.recipient_key.split(",")
 
 
@@ -352,7 +349,7 @@ async def create_chat(
     """POST /v3/chats: open a chat (or reuse the one with the same `from` and `to`) and send into it."""
     content.check_parts(body.message)
     number = require_e164(body.from_, what="`from` number")
-    line = _require_own_line(
+    line = require_own_line(
         caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
     )
     recipients = normalize_recipients(body.to, own_number=line.number)
@@ -402,12 +399,12 @@ async def send_to_chat(
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
     chat, line, opted_out = await _send_context(session, caller, chat_id)
-    await blocklist.require_not_blocked(session, caller.partner_id, _recipients_of(chat))
+    await blocklist.require_not_blocked(session, caller.partner_id, recipients_of(chat))
     await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
         await _draft(session, caller.partner_id, body.message, chat, fetched), idempotency_key=idempotency_key
     )
-    recipients = _recipients_of(chat)
+    recipients = recipients_of(chat)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     await sender.limiter.acquire(line.number, recipients)
     message = await _write_outbound(
@@ -426,14 +423,14 @@ async def _send_context(
     before_guards: Callable[[Line], Awaitable[None]] | None = None,
 ) -> tuple[Chat, Line, bool]:
     """The chat, its line and the opt-out state, after guards 1 and 2."""
-    parsed = _uuid_or(chat_id, ChatNotFound())
+    parsed = uuid_or(chat_id, ChatNotFound())
     found = await repository.send_context(session, caller.partner_id, parsed)
     if found is None:
         raise ChatNotFound()
     chat, line, opted_out = found
     if before_guards is not None:
         await before_guards(line)
-    _require_own_line(caller, line, line.number)
+    require_own_line(caller, line, line.number)
     _require_can_send(line)
     if chat.left_at is not None:
         raise InvalidParameter("Your line left this group chat; it cannot send to it any more.")
@@ -455,11 +452,11 @@ async def _voice_memo_context(
         if number == line.number:
             return
         mine = await repository.partner_line_by_number(session, caller.partner_id, number)
-        _require_own_line(caller, mine, body.from_)
+        require_own_line(caller, mine, body.from_)
         raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
 
     chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
-    recipients = _recipients_of(chat)
+    recipients = recipients_of(chat)
     await blocklist.require_not_blocked(session, caller.partner_id, recipients)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     await sender.limiter.check(line.number, recipients)
@@ -653,244 +650,3 @@ async def suggest_line(
     )
     await repository.record_suggestion(session, suggestion.line.id, sender.clock.now())
     return suggestion
-
-
-# --- partner API: reads ------------------------------------------------------------------------------
-
-
-async def get_chat(session: AsyncSession, caller: Principal, chat_id: str, doc_base: str) -> schemas.ChatOut:
-    found = await repository.get_chat(session, caller.partner_id, _uuid_or(chat_id, ChatNotFound()))
-    if found is None:
-        raise ChatNotFound()
-    chat, line = found
-    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
-    return schemas.chat_out(chat, handles, line.line_type, doc_base)
-
-
-async def list_chats(
-    session: AsyncSession,
-    caller: Principal,
-    doc_base: str,
-    *,
-    from_number: str | None,
-    to_handle: str | None,
-    limit: int | None,
-    cursor: str | None,
-) -> schemas.ChatListOut:
-    page_size = _page_limit(limit)
-    line_id = None
-    if from_number:
-        number = require_e164(from_number, what="`from` number")
-        line = _require_own_line(
-            caller, await repository.partner_line_by_number(session, caller.partner_id, number), number
-        )
-        line_id = line.id
-    handle = normalize_handle(to_handle) if to_handle else None
-    rows = await repository.list_chats(
-        session,
-        caller.partner_id,
-        line_id=line_id,
-        handle=handle,
-        after=decode_cursor(cursor),
-        limit=page_size + 1,
-    )
-    page = rows[:page_size]
-    handles = await repository.handles_of(session, [chat.id for chat, _ in page])
-    next_cursor = encode_cursor(page[-1][0].created_at, page[-1][0].id) if len(rows) > page_size else None
-    return schemas.ChatListOut(
-        chats=[schemas.chat_out(chat, handles[chat.id], line.line_type, doc_base) for chat, line in page],
-        next_cursor=next_cursor,
-    )
-
-
-async def list_messages(
-    session: AsyncSession, caller: Principal, chat_id: str, *, limit: int | None, cursor: str | None
-) -> schemas.MessageListOut:
-    page_size = _page_limit(limit)
-    found = await repository.get_chat(session, caller.partner_id, _uuid_or(chat_id, ChatNotFound()))
-    if found is None:
-        raise ChatNotFound()
-    chat, line = found
-    rows = await repository.list_messages(session, chat.id, after=decode_cursor(cursor), limit=page_size + 1)
-    page = list(rows[:page_size])
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > page_size else None
-    return schemas.MessageListOut(
-        messages=await operations.render_messages(session, page, chat, line), next_cursor=next_cursor
-    )
-
-
-async def get_message(session: AsyncSession, caller: Principal, message_id: str) -> schemas.MessageOut:
-    found = await repository.get_message(session, caller.partner_id, _uuid_or(message_id, MessageNotFound()))
-    if found is None:
-        raise MessageNotFound()
-    message, chat, line = found
-    return await operations.render_message(session, message, chat, line)
-
-
-# --- carrier side: inbound messages and delivery reports ---------------------------------------------
-
-
-async def receive_inbound(
-    session: AsyncSession, clock: Clock, doc_base: str, inbound: InboundMessage
-) -> Message:
-    """Store an inbound message, apply the opt-out rule, bump counters, emit message.received."""
-    number = to_e164(inbound.line_number, what="line number")  # the carrier: lenient
-    line = await repository.line_by_number(session, number)
-    if line is None or line.partner_id is None:
-        raise NotFound(f"No line {number} is assigned to a partner.")
-    partner_id = line.partner_id
-    handle = normalize_handle(inbound.sender, lenient=True)
-    now = clock.now()
-    if await blocklist.is_blocked(session, partner_id, handle):
-        # Linq: dropped before it reaches webhooks. Nothing is stored; the caller gets a message that
-        # was never written (its id names nothing), so transports need no second kind of answer.
-        log.info("inbound_dropped_blocked_sender", line=number)
-        return Message(
-            id=uuid.uuid4(), partner_id=partner_id, line_id=line.id, direction=Direction.INBOUND.value,
-            kind=MessageKind.MESSAGE.value, sender_handle=handle, parts=inbound.parts,
-            delivery_status=DeliveryStatus.RECEIVED.value, created_at=now, updated_at=now,
-        )  # fmt: skip
-    if inbound.chat_id is not None:
-        found = await repository.get_chat(session, partner_id, _uuid_or(inbound.chat_id, ChatNotFound()))
-        if found is None or found[0].line_id != line.id:
-            raise ChatNotFound()
-        chat = found[0]
-        if handle not in _recipients_of(chat):
-            raise InvalidParameter(f"{handle} is not a participant of chat {chat.id}.")
-        handles = (await repository.handles_of(session, [chat.id]))[chat.id]
-    else:
-        existing = await repository.chat_on_line(session, partner_id, line.id, handle)
-        if existing is None:
-            chat, handles = _new_chat(partner_id, line, [handle], now)
-            session.add(chat)
-            session.add_all(handles)
-            await events.emit_chat_created(
-                session, schemas.chat_out(chat, handles, line.line_type, doc_base), chat, line
-            )
-        else:
-            chat = existing[0]
-            handles = (await repository.handles_of(session, [chat.id]))[chat.id]
-    parts = inbound.parts or content.text_parts("")
-    message = Message(
-        id=uuid.uuid4(),
-        chat_id=chat.id,
-        partner_id=partner_id,
-        line_id=line.id,
-        direction=Direction.INBOUND.value,
-        kind=MessageKind.MESSAGE.value,
-        sender_handle=handle,
-        parts=parts,
-        service=inbound.service or chat.service,
-        delivery_status=DeliveryStatus.RECEIVED.value,
-        created_at=now,
-        updated_at=now,
-        sent_at=now,
-    )
-    session.add(message)
-    opted_out_now = await _apply_opt_out_rule(session, chat, line, handle, content.plain_text(parts), now)
-    sender = next(schemas.handle_out(h) for h in handles if h.handle == handle and not h.is_me)
-    await events.emit_message(session, MessageReceived, message, chat, line, sender, doc_base)
-    await session.flush()
-    await activity.record(
-        session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
-        activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
-    )  # fmt: skip
-    return message
-
-
-async def _apply_opt_out_rule(
-    session: AsyncSession, chat: Chat, line: Line, handle: str, text: str | None, now: datetime
-) -> bool:
-    """Linq: a keyword opts the sender out (never in a group); any later non-keyword message opts them
-    back in, in whichever conversation it arrives. Returns whether this message opted them out."""
-    keyword = opt_out_keyword(text)
-    record = await repository.opt_out_of(session, chat.partner_id, handle)
-    if keyword is not None:
-        if chat.is_group:
-            return False
-        if record is None:
-            record = OptOut(partner_id=chat.partner_id, handle=handle)
-            session.add(record)
-        record.chat_id, record.line_id, record.keyword = chat.id, line.id, keyword
-        record.opted_out_at, record.opted_in_at = now, None
-        chat.opted_out_at, chat.health_updated_at = now, now
-        return True
-    if record is not None and record.opted_in_at is None:
-        record.opted_in_at = now
-        await repository.clear_opt_out_marks(session, chat.partner_id, handle, now)
-        chat.opted_out_at = None
-    return False
-
-
-_TRANSITIONS = {
-    # Linq: a delivered report may still follow a failure.
-    "delivered": {DeliveryStatus.SENT.value, DeliveryStatus.FAILED.value},
-    "read": {DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value},
-    "failed": {DeliveryStatus.SENT.value},
-}
-
-
-ReportTargets = dict[uuid.UUID, repository.ReportTarget]
-
-
-async def load_report_targets(session: AsyncSession, reports: list[DeliveryReport]) -> ReportTargets:
-    """The messages a batch of delivery reports is about, with their chats and lines (one query)."""
-    ids = [_uuid_or(report.message_id, MessageNotFound()) for report in reports]
-    return await repository.report_targets(session, ids)
-
-
-async def apply_delivery_reports(
-    session: AsyncSession,
-    clock: Clock,
-    doc_base: str,
-    reports: list[DeliveryReport],
-    targets: ReportTargets | None = None,
-) -> int:
-    """Move outbound messages along sent → delivered → read, or to failed; returns how many changed.
-
-    Reports for unknown messages, or that would move a message backwards, are ignored: carriers repeat
-    and reorder reports. `targets` (from load_report_targets) lets a caller load them beforehand. The
-    batch is written with one update and one insert of events, whatever its size.
-    """
-    rows = dict(targets if targets is not None else await load_report_targets(session, reports))
-    changed: dict[uuid.UUID, repository.ReportedMessage] = {}
-    emitted: list[Event] = []
-    for report in reports:
-        message_id = _uuid_or(report.message_id, MessageNotFound())
-        found = rows.get(message_id)
-        if found is None or report.status not in _TRANSITIONS:
-            continue
-        message, chat, line = found
-        if (
-            message.direction != Direction.OUTBOUND.value
-            or message.delivery_status not in _TRANSITIONS[report.status]
-        ):
-            continue
-        at = report.at or clock.now()
-        if report.status == "failed":
-            message = message._replace(
-                delivery_status=DeliveryStatus.FAILED.value, failed_at=at, updated_at=at,
-                failure_code=report.code, failure_reason=report.reason,
-            )  # fmt: skip
-            emitted.append(events.failed_event(message, chat, line))
-            await activity.record(
-                session, chat_id=chat.id, line_id=line.id, partner_id=chat.partner_id, at=at,
-                activity=Activity(failed=1),
-            )  # fmt: skip
-        elif report.status == "delivered":
-            message = message._replace(
-                delivery_status=DeliveryStatus.DELIVERED.value, delivered_at=at, updated_at=at
-            )
-            emitted.append(events.message_event(MessageDelivered, message, chat, line, None, doc_base))
-        else:
-            message = message._replace(
-                delivery_status=DeliveryStatus.READ.value, read_at=at, updated_at=at,
-                delivered_at=message.delivered_at or at,
-            )  # fmt: skip
-            emitted.append(events.message_event(MessageRead, message, chat, line, None, doc_base))
-        # A later report in the batch about the same message moves on from this state.
-        rows[message_id] = found._replace(message=message)
-        changed[message_id] = message
-    await repository.set_delivery_states(session, list(changed.values()))
-    await outbox.emit_many(session, emitted)
-    return len(emitted)

@@ -32,7 +32,7 @@ def sim_inbound(
     as_json: bool = JsonOption,
 ) -> None:
     """Hand in an inbound message, as the transport's inbound path does (opt-out rules included)."""
-    from phoneline.chats import service as chats
+    from phoneline.chats import carrier as chats
     from phoneline.clock import SystemClock
     from phoneline.transport.base import InboundMessage
 

@@ -110,7 +110,7 @@ def run(
 ) -> None:
     """Serve the demo until interrupted; raises DemoFailed when it cannot start or its setup fails."""
     from phoneline.app import create_app
-    from phoneline.chats import service as chats
+    from phoneline.chats import carrier as chats
     from phoneline.clock import SystemClock
     from phoneline.db.migrate import upgrade
     from phoneline.settings import Settings

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from phoneline.api.deps import DbSession
 from phoneline.api.handlers import translate_validation_error
-from phoneline.chats import service as chats
+from phoneline.chats import carrier as chats
 from phoneline.chats.routes import SendingDep
 from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
 from phoneline.inputs import MAX_PARTS, Handle, Identifier, MessageText, Reason, RequestModel

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from phoneline.chats import service as chats
+from phoneline.chats import carrier as chats
 from phoneline.clock import Clock
 from phoneline.lines import service as lines
 from phoneline.logging import get_logger
