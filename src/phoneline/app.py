@@ -16,7 +16,9 @@ from phoneline.api.runtime import Runtime
 from phoneline.attachments.routes import router as attachments_router
 from phoneline.attachments.store import LOCAL_PATH
 from phoneline.chats.admin_routes import router as admin_activity_router
+from phoneline.chats.bridge_routes import router as bridge_router
 from phoneline.chats.routes import router as chats_router
+from phoneline.chats.sending import Sending
 from phoneline.dashboard.wiring import install_dashboard
 from phoneline.jobs.runtime import InProcessRunner
 from phoneline.lines.admin_routes import router as admin_lines_router
@@ -27,8 +29,6 @@ from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.reputation.routes import router as reputation_router
 from phoneline.settings import Settings
-from phoneline.transport.bridge_routes import router as bridge_router
-from phoneline.transport.runtime import Sending
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
 from phoneline.webhooks.routes import router as webhooks_router
 from phoneline.worker import build_runner, embedded_tasks
@@ -97,11 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(admin_alerts_router)
 
-    if settings.demo:
-        from phoneline.demo.sinks import SinkLog, sink_router
-
-        app.state.demo_sinks = SinkLog()
-        app.include_router(sink_router(app.state.demo_sinks))
     return app
 
 

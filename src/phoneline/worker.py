@@ -1,7 +1,7 @@
 """Assembles the job runtime's tasks, for `phoneline serve` (embedded) and `phoneline worker` alike.
 
 Every kind of background work is one task in its own domain (webhooks/, notify/, reputation/,
-transport/tasks.py); this module only decides which run where and wires the few hooks between them
+chats/tasks.py); this module only decides which run where and wires the few hooks between them
 (a failing webhook subscription tells the partner's alert channels; the fan-out plans alerts).
 """
 
@@ -23,17 +23,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from phoneline.api.metrics_access import CHALLENGE, metrics_access_allowed
+from phoneline.chats.sending import Sending
+from phoneline.chats.tasks import DeliveryReports, HandoverRecovery
 from phoneline.clock import Clock
 from phoneline.db.base import utcnow
 from phoneline.jobs.retry import RetryPolicy
 from phoneline.jobs.runtime import Runner, Task
 from phoneline.jobs.status import KindStatus, set_gauges
 from phoneline.notify.tasks import AlertDeliveries
-from phoneline.ops.access import CHALLENGE, metrics_access_allowed
 from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings, libpq_conninfo
-from phoneline.transport.runtime import Sending
-from phoneline.transport.tasks import DeliveryReports, HandoverRecovery
 from phoneline.webhooks.tasks import WebhookDeliveries
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from phoneline.app import create_app
+from phoneline.demo.sinks import install_sinks
 from phoneline.settings import Settings
 
 
 def test_sinks_record_and_show_what_they_receive(settings: Settings) -> None:
-    with TestClient(create_app(settings.model_copy(update={"demo": True}))) as client:
+    app = create_app(settings.model_copy(update={"demo": True}))
+    install_sinks(app)
+    with TestClient(app) as client:
         envelope = {"event_type": "phone_number.status_updated", "data": {"phone_number": "+12025550101",
                     "previous_status": "ACTIVE", "new_status": "FLAGGED",
                     "previous_health_status": "AT_RISK", "new_health_status": "CRITICAL"}}  # fmt: skip

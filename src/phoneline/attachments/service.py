@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.attachments import schemas
+from phoneline.attachments.media_types import refused_media
+from phoneline.attachments.models import Attachment
 from phoneline.attachments.store import UPLOAD_TTL, AttachmentStore
-from phoneline.chats.media import refused_media
-from phoneline.chats.models import Attachment
 from phoneline.db.base import as_utc
 from phoneline.errors import (
     AttachmentNotFound,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from phoneline.chats.models import Attachment
+from phoneline.attachments.models import Attachment
 from phoneline.chats.schemas import AppPartIn, LinkPartIn, MediaPartIn, MessageIn, TextPartIn
 from phoneline.errors import InvalidMessageContent, InvalidParameter
 from phoneline.inputs import MAX_PARTS, MAX_TEXT_LENGTH

@@ -31,9 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
+from phoneline.attachments.models import Attachment
 from phoneline.chats.models import (
     AWAITING_HANDOVER,
-    Attachment,
     BlockedHandle,
     Chat,
     ChatActivity,
@@ -482,7 +482,7 @@ async def worst_chats(
     return (await session.scalars(query)).all()
 
 
-# --- hand-over to the transport (transport/dispatcher.py) -------------------------------------------
+# --- hand-over to the transport (chats/dispatch.py) -------------------------------------------
 
 # Literal, as in the partial index's predicate: the planner uses ix_messages_awaiting_handover only then.
 _awaiting_handover = text(AWAITING_HANDOVER)

@@ -15,6 +15,7 @@ from phoneline import inputs
 from phoneline.api.deps import DbSession
 from phoneline.api.runtime import Runtime
 from phoneline.attachments import service as attachments
+from phoneline.attachments.models import Attachment
 from phoneline.attachments.routes import attachment_store
 from phoneline.chats import (
     blocklist,
@@ -28,11 +29,10 @@ from phoneline.chats import (
     service,
 )
 from phoneline.chats.idempotency import Replay
-from phoneline.chats.models import Attachment
+from phoneline.chats.sending import Sending
 from phoneline.lines.routes import vcard_signer
 from phoneline.lines.schemas import AvailableNumberOut
 from phoneline.partners.auth import Partner
-from phoneline.transport.runtime import Sending
 
 router = APIRouter(prefix="/v3", tags=["chats"])
 JSON = "application/json"

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.attachments import service as attachments
+from phoneline.attachments.models import Attachment
 from phoneline.chats import (
     activity,
     blocklist,
@@ -37,9 +38,9 @@ from phoneline.chats import (
     selection,
 )
 from phoneline.chats.activity import Activity
+from phoneline.chats.dispatch import Dispatcher, submit_after_commit
 from phoneline.chats.handles import normalize_recipients, recipient_key
 from phoneline.chats.models import (
-    Attachment,
     Chat,
     ChatHandle,
     DeliveryStatus,
@@ -66,7 +67,6 @@ from phoneline.logging import get_logger
 from phoneline.principal import Principal
 from phoneline.reputation.pacing import PacingMode
 from phoneline.reputation.pacing_guard import PacingGuard
-from phoneline.transport.dispatcher import Dispatcher, submit_after_commit
 
 log = get_logger("phoneline.chats")
 

@@ -113,6 +113,7 @@ def run(
     from phoneline.chats import carrier as chats
     from phoneline.clock import SystemClock
     from phoneline.db.migrate import upgrade
+    from phoneline.demo.sinks import install_sinks
     from phoneline.settings import Settings
     from phoneline.transport.base import InboundMessage
 
@@ -127,6 +128,7 @@ def run(
         sock.close()
         raise DemoFailed(f"cannot create the demo database {DEMO_DATABASE}: {error}") from None
     app = create_app(settings)
+    install_sinks(app)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
 
     async def reply(line: str, handle: str, text: str) -> None:

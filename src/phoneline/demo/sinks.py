@@ -3,7 +3,7 @@ stand-in.
 
 They keep the last few hundred requests of each kind in memory so the demo shows deliveries and alerts
 without anything leaving the machine: `/demo/sinks` for people, `/demo/sinks.json` for tests and scripts.
-Mounted only when PHONELINE_DEMO=true.
+Mounted only by `phoneline demo` (install_sinks).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from phoneline.dashboard.templating import render
@@ -93,3 +93,10 @@ def sink_router(log: SinkLog) -> APIRouter:
         return JSONResponse(log.doc())
 
     return router
+
+
+def install_sinks(app: FastAPI) -> SinkLog:
+    """Mount the sinks on a demo server's app (the product app knows nothing of them)."""
+    sinks = app.state.demo_sinks = SinkLog()
+    app.include_router(sink_router(sinks))
+    return sinks

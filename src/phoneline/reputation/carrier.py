@@ -1,6 +1,6 @@
 """The simulator's carrier: it flags a line that stays CRITICAL while it keeps sending, and clears the
 flag after a recovery period, as a real carrier would. Only with PHONELINE_TRANSPORT=simulator; a real
-gateway reports its own flags through the bridge (transport/bridge_routes.py)."""
+gateway reports its own flags through the bridge (chats/bridge_routes.py)."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ class CapabilityAnswer:
 
 
 class CarrierReports(Protocol):
-    """What a transport tells phoneline. Implemented by transport/ingest.py."""
+    """What a transport tells phoneline. Implemented by chats/ingest.py."""
 
     async def delivered(self, message_id: str) -> None: ...
 

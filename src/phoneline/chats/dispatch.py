@@ -7,7 +7,7 @@ here (a rolled-back send is never handed to a carrier). Workers pull from the qu
 batches: the request's transaction gains no statement.
 
 The queue lives in memory, so a process that stops holds messages that are committed but were never
-handed over. The recovery pass (transport/tasks.py: at start, then every
+handed over. The recovery pass (chats/tasks.py: at start, then every
 PHONELINE_TRANSPORT_RECOVERY_INTERVAL_S, on the job runtime) claims
 messages committed more than PHONELINE_TRANSPORT_RECOVERY_AFTER_S ago that are still `sent` without a
 stamp, and queues them again (chats/handover.py). A message can therefore reach the transport twice

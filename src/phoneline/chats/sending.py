@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import httpx
 
 from phoneline.api.runtime import Runtime
+from phoneline.chats.dispatch import Dispatcher
+from phoneline.chats.ingest import Ingest
 from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.service import Sender
 from phoneline.clock import Clock, SystemClock
@@ -16,8 +18,6 @@ from phoneline.net import outbound
 from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.settings import Settings
 from phoneline.transport.base import Transport
-from phoneline.transport.dispatcher import Dispatcher
-from phoneline.transport.ingest import Ingest
 
 # Voice memo fetches in flight at once per process (more wait for a connection).
 MEDIA_CONNECTIONS = 8

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.chats.dispatch import Dispatcher
+from phoneline.chats.ingest import Ingest
 from phoneline.jobs.runtime import Runner
 from phoneline.logging import get_logger
 from phoneline.metrics import JOB_ATTEMPT_SECONDS, JOB_ATTEMPTS
 from phoneline.settings import Settings
-from phoneline.transport.dispatcher import Dispatcher
-from phoneline.transport.ingest import Ingest
 
 REPORTS_KIND = "delivery_report"
 RECOVERY_KIND = "handover_recovery"

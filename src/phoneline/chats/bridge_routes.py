@@ -20,13 +20,13 @@ from starlette.responses import Response
 from phoneline.api.deps import DbSession
 from phoneline.api.handlers import translate_validation_error
 from phoneline.chats import carrier as chats
+from phoneline.chats.ingest import CARRIER_ACTOR
 from phoneline.chats.routes import SendingDep
 from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
 from phoneline.inputs import MAX_PARTS, Handle, Identifier, MessageText, Reason, RequestModel
 from phoneline.lines import service as lines
 from phoneline.transport import repository, signing
 from phoneline.transport.base import DeliveryReport, InboundMessage
-from phoneline.transport.ingest import CARRIER_ACTOR
 
 router = APIRouter(prefix="/bridge/v1", tags=["carrier bridge"], include_in_schema=False)
 

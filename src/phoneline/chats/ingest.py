@@ -1,7 +1,7 @@
 """Where everything a carrier reports enters phoneline (the `CarrierReports` of every transport).
 
 Delivery reports from in-process transports are queued here and applied in batches by the
-`delivery_report` task (transport/tasks.py), one transaction per batch, so a busy line does not pay a
+`delivery_report` task (chats/tasks.py), one transaction per batch, so a busy line does not pay a
 transaction per report. Inbound messages and line flags are applied at once, each in its own
 transaction.
 """
