@@ -124,8 +124,6 @@ def test_a_stranded_message_the_gateway_refuses_is_failed(serve, strand, gateway
 def test_concurrent_recovery_passes_in_two_servers_hand_each_message_over_once(
     serve, strand, gateway, settings: Settings
 ):
-    if settings.is_sqlite:
-        pytest.skip("SQLite serves one process; claims across processes are a PostgreSQL matter")
     _api_key, stranded = strand(40)
     servers: list[LiveServer] = []
 

@@ -161,14 +161,12 @@ def test_a_worker_killed_mid_burst_loses_nothing_after_a_restart(
     assert_each_line_in_order(requests)
 
 
-def test_two_workers_on_postgresql_share_a_burst_without_delivering_anything_twice(
+def test_two_workers_share_a_burst_without_delivering_anything_twice(
     burst_target: Callable[[float], tuple[Receiver, str]],
     start_worker: Callable[..., subprocess.Popen[str]],
     settings: Settings,
     cli: Any,
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("several workers share one database on PostgreSQL; SQLite runs one process")
     receiver, subscription_id = burst_target(0.005)
     start_worker(webhook_concurrency=8)
     start_worker(webhook_concurrency=8)
@@ -182,7 +180,9 @@ def test_two_workers_on_postgresql_share_a_burst_without_delivering_anything_twi
     assert len(ids) == len(set(ids)) == ROUNDS * LINE_COUNT  # each exactly once
     log = cli("webhooks", "deliveries", "--subscription", subscription_id, "--limit", "1000")["deliveries"]
     workers = {attempt["worker"] for delivery in log for attempt in delivery["attempt_log"]}
-    assert len(workers) == 2, "both workers should have delivered part of the burst"
+    # On PostgreSQL the two split the burst; on SQLite they take turns at its one writer, and the one
+    # that keeps winning the turns may deliver it all: the promise there is only once and in order.
+    assert len(workers) == 2 or (settings.is_sqlite and len(workers) == 1)
     assert receiver.verification_failures == []
     assert_each_line_in_order(requests)
 
