@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from sqlalchemy import select
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,6 +52,7 @@ from phoneline.app import create_app
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.db.migrate import upgrade
 from phoneline.lines import service as lines_service
+from phoneline.lines.models import Line
 from phoneline.partners import service as partners_service
 from phoneline.reputation.carrier_model import RULE_SETS, CarrierView, Send
 from phoneline.reputation.worker import ReputationWorker
@@ -60,7 +62,7 @@ from phoneline.transport import signing
 SECRET = "whsec_" + "aGVhbHRoLWV2YWwtYnJpZGdlLXNlY3JldC0zMmJ5dGVz"
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 TICK = timedelta(minutes=10)  # the harness reads health (and flushes delivery reports) this often
-SWEEP_EVERY = timedelta(minutes=20)
+SWEEP_EVERY = timedelta(minutes=60)
 MARK_START, MARK_END = "<!-- health-eval:start -->", "<!-- health-eval:end -->"
 
 
@@ -155,6 +157,7 @@ class LineRun:
     flags: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # rule set -> (send, when)
     samples: list[tuple[datetime, int, str]] = field(default_factory=list)  # (when, sends, health)
     recovered_at: datetime | None = None  # when the traffic of the last phase began
+    drivers: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # key -> ticks it stood
     first_send: datetime | None = None
     last_send: datetime | None = None
 
@@ -254,6 +257,7 @@ class Harness:
                 for line in self.lines:
                     await lines_service.assign_line(session, line.number, partner.id, actor="health-eval")
                 await session.commit()
+            self.sessions = sessions
             self.worker = ReputationWorker(self.settings.reputation, app.state.runtime.sessions, Clock())
             self.api = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
@@ -380,9 +384,22 @@ class Harness:
         if sweep:
             await self.worker.sweep()
         listing = (await self.api.get("/api/partner/v3/phone_numbers")).json()["phone_numbers"]
+        warned = []
         for item in listing:
             line = self.by_number[item["phone_number"]]
             line.samples.append((self.now, line.sends, item["health_status"]["status"]))
+            if item["health_status"]["status"] != "HEALTHY":
+                warned.append(line)
+        if warned:  # what drove each warning, for the report (the operator's view of the same line)
+            async with self.sessions() as session:
+                rows = await session.execute(
+                    select(Line.number, Line.health_drivers).where(
+                        Line.number.in_([w.number for w in warned])
+                    )
+                )
+                for number, drivers in rows:
+                    for driver in drivers or []:
+                        self.by_number[number].drivers[driver["key"]] += 1
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -474,6 +491,10 @@ def summarize(runs: list[LineRun]) -> dict[str, Any]:
             if clean
             else None,
             "recovered": f"{len(recover_minutes)}/{len(recover)}" if recover else None,
+            "unflagged_warnings_by_driver": {
+                key: sum(line.drivers.get(key, 0) for line in clean)
+                for key in sorted({k for line in clean for k in line.drivers})
+            },
             "median_minutes_to_healthy": _median(recover_minutes),
             "max_minutes_to_healthy": max(recover_minutes) if recover_minutes else None,
         }
@@ -564,7 +585,9 @@ def write_docs(path: Path, section: str) -> None:
 async def evaluate(seeds: list[int], lines: int, personas: tuple[Persona, ...]) -> list[LineRun]:
     runs: list[LineRun] = []
     for seed in seeds:
+        started = time.perf_counter()
         runs += await Harness(seed, lines, personas).run()
+        print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return runs
 
 
