@@ -49,7 +49,7 @@ class HealthPolicy(BaseModel):
     line_failure_rate_critical: float = Field(0.10)
     line_min_outbound_for_failure_rate: int = Field(20)
     line_opt_out_rate_at_risk: float = Field(
-        0.05, description="Opt-outs among the window's recipients (evidence-weighted) that warns."
+        0.04, description="Opt-outs among the window's recipients (evidence-weighted) that warns."
     )
     line_opt_out_rate_critical: float = Field(0.10)
     line_min_opt_outs: int = Field(2, description="No opt-out rate is judged below this many opt-outs.")
