@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 NODE_DIR := tests/contract/node
 
-.PHONY: serve test fuzz lint typecheck bench install demo clean
+.PHONY: serve test fuzz lint typecheck bench health-eval install demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench: $(STAMP)
 	-$(BIN)/python bench/webhook_fanout.py --write-docs docs/benchmarks.md
 	-$(BIN)/python bench/webhook_fanout.py --database-url $(BENCH_PG_URL) --write-docs docs/benchmarks.md
 	-$(BIN)/python bench/reputation.py $(REPUTATION_BENCH_ARGS)
+
+# Line health against an independent carrier model (bench/health_eval.py; results in docs/reputation.md).
+health-eval: $(STAMP)
+	$(BIN)/python bench/health_eval.py --write-docs docs/reputation.md $(HEALTH_EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) var $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ import pytest
 from linq import PermissionDeniedError, RateLimitError
 
 from tests.conftest import Cli
-from tests.reputation.test_health_scenarios import LINE, open_chats, recipients, score, send_round, text
+from tests.reputation.test_health_scenarios import LINE, open_chats, recipients, score, sink_line, text
 
 
 def enforce(cli: Cli, partner_id: str) -> None:
@@ -20,7 +20,7 @@ def enforce(cli: Cli, partner_id: str) -> None:
 def test_advise_is_the_default_and_never_refuses(account: Callable[..., Any], cli: Cli) -> None:
     sending = account(LINE)
     chats = open_chats(sending.client, recipients(10))
-    send_round(sending.client, chats)
+    sink_line(sending.client, chats)
     assert score(cli)["health_status"] == "CRITICAL"
     # Only a flag blocks sends under advise.
     sending.client.chats.messages.send(next(iter(chats.values())), message=text("still allowed"))
@@ -31,7 +31,7 @@ def test_enforce_refuses_new_activity_on_a_critical_line(account: Callable[..., 
     # Before the first send: the server caches a partner's mode for up to a second.
     enforce(cli, sending.partner.id)
     chats = open_chats(sending.client, recipients(10))
-    send_round(sending.client, chats)
+    sink_line(sending.client, chats)
     assert score(cli)["health_status"] == "CRITICAL"
 
     with pytest.raises(PermissionDeniedError) as refused:

@@ -114,6 +114,8 @@ async def line_signals(
             unhealthy_chats=health.get("AT_RISK", 0) + health.get("CRITICAL", 0),
             sends_after_stop=totals.overrides_window,
             failed_last_day=totals.failed_today,
+            failed_window=totals.failed_window,
+            opt_outs_window=totals.opt_outs_window,
             new_conversations_today=totals.new_conversations_today,
             burst_recipients=bursts.get(line.id, 0),
             outbound_today=totals.outbound_today,

@@ -39,10 +39,23 @@ class HealthPolicy(BaseModel):
     line_min_active_chats: int = Field(
         5, description="Conversation share counts from this many active chats."
     )
+    # The share is sender behaviour, not what carriers restrict on: it warns (AT_RISK), never CRITICAL.
     line_unhealthy_share_at_risk: float = Field(0.25)
-    line_unhealthy_share_critical: float = Field(0.5)
     line_failures_per_day_at_risk: int = Field(25, description="Failed deliveries in the last 24 hours.")
     line_failures_per_day_critical: int = Field(100)
+    line_failure_rate_at_risk: float = Field(
+        0.05, description="Failed share of the window's sends (evidence-weighted) that warns."
+    )
+    line_failure_rate_critical: float = Field(0.10)
+    line_min_outbound_for_failure_rate: int = Field(20)
+    line_opt_out_rate_at_risk: float = Field(
+        0.04, description="Opt-outs among the window's recipients (evidence-weighted) that warns."
+    )
+    line_opt_out_rate_critical: float = Field(0.10)
+    line_min_opt_outs: int = Field(2, description="No opt-out rate is judged below this many opt-outs.")
+    # Small numbers: a rate counts only when its one-sided confidence bound (Wilson score, this z; 1.28
+    # is 90%) is past the threshold, so chance on normal traffic does not flip a line.
+    evidence_z: float = Field(1.28, description="How sure a rate must be before it grades a line.")
     sends_after_stop_at_risk: int = Field(1, description="Sends to opted-out recipients in the window.")
     sends_after_stop_critical: int = Field(3)
 
@@ -61,7 +74,7 @@ class HealthPolicy(BaseModel):
     ceiling_share_at_risk: float = Field(0.8)
 
     # --- stability --------------------------------------------------------------------------------
-    recovery_dwell_s: int = Field(1800, description="A better status must hold this long before it is shown.")
+    recovery_dwell_s: int = Field(900, description="A better status must hold this long before it is shown.")
     sweep_interval_s: int = Field(
         60, description="How often every line is re-evaluated so windows roll over."
     )

@@ -121,6 +121,8 @@ class LineTotals:
     inbound_today: int = 0
     failed_today: int = 0
     new_conversations_today: int = 0
+    failed_window: int = 0
+    opt_outs_window: int = 0
     baseline_outbound: int = 0  # outbound on the baseline days that had any
     baseline_days: int = 0  # how many baseline days had outbound
 
@@ -152,6 +154,8 @@ async def line_totals(
             total(a.inbound, is_today),
             total(a.failed, is_today),
             total(a.new_conversations, is_today),
+            total(a.failed, in_window),
+            total(a.opt_outs, in_window),
             total(a.outbound, in_baseline),
             total(literal(1), in_baseline),
         )
@@ -326,3 +330,66 @@ async def queue_counts(session: AsyncSession) -> tuple[int, int]:
         select(func.count()).select_from(ReputationAudit).where(ReputationAudit.status == "pending")
     )
     return int(dirty or 0), int(pending or 0)
+
+
+# --- the simulator's carrier (reputation/carrier.py) ----------------------------------------------------
+
+
+class CarrierSend(NamedTuple):
+    at: datetime
+    chat_id: uuid.UUID
+    failed: bool
+    new_conversation: bool
+
+
+async def carrier_sends(
+    session: AsyncSession, line_id: uuid.UUID, since: datetime | None, limit: int
+) -> list[CarrierSend]:
+    """The line's last `limit` outbound messages after `since`, oldest first (the indexed range)."""
+    query = (
+        select(Message.created_at, Message.chat_id, Message.delivery_status, Chat.created_at)
+        .join(Chat, Chat.id == Message.chat_id)
+        .where(Message.line_id == line_id, Message.direction == "outbound")
+        .order_by(Message.created_at.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Message.created_at > since)
+    rows = [
+        # A chat opened by this send is a new conversation (the chat row is written in the same moment).
+        CarrierSend(at, chat_id, status == "failed", abs((at - opened).total_seconds()) < 1.0)
+        for at, chat_id, status, opened in await session.execute(query)
+    ]
+    return rows[::-1]
+
+
+async def carrier_replies(
+    session: AsyncSession, line_id: uuid.UUID, since: datetime
+) -> list[tuple[uuid.UUID, datetime, bool]]:
+    """(chat id, when, is a STOP) for the line's inbound messages and opt-outs since `since`."""
+    from phoneline.chats.models import OptOut
+
+    stops: list[tuple[uuid.UUID, datetime, bool]] = [
+        (chat_id, at, True)
+        for chat_id, at in await session.execute(
+            select(OptOut.chat_id, OptOut.opted_out_at).where(
+                OptOut.line_id == line_id, OptOut.opted_out_at >= since, OptOut.chat_id.is_not(None)
+            )
+        )
+        if chat_id is not None
+    ]
+    stopped_at = {(chat_id, as_second(at)) for chat_id, at, _ in stops}
+    replies = [
+        (chat_id, at, False)
+        for chat_id, at in await session.execute(
+            select(Message.chat_id, Message.created_at).where(
+                Message.line_id == line_id, Message.direction == "inbound", Message.created_at >= since
+            )
+        )
+        if (chat_id, as_second(at)) not in stopped_at  # the STOP message itself is not a reply
+    ]
+    return sorted([*replies, *stops], key=lambda item: item[1])
+
+
+def as_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0, tzinfo=None)

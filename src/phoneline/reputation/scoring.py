@@ -8,6 +8,7 @@ tests/reputation/ hold the scorer to that.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 
 from phoneline.reputation.policy import HealthPolicy
@@ -65,6 +66,18 @@ def _grade_low(value: float, at_risk: float, critical: float) -> Severity:
     if value < at_risk:
         return Severity.AT_RISK
     return Severity.OK
+
+
+def wilson(successes: float, trials: float, z: float) -> tuple[float, float]:
+    """The Wilson score interval of a rate: how low and how high it may credibly be on this evidence."""
+    if trials <= 0:
+        return 0.0, 1.0
+    rate = min(1.0, successes / trials)
+    z2 = z * z
+    centre = rate + z2 / (2 * trials)
+    spread = z * math.sqrt(rate * (1 - rate) / trials + z2 / (4 * trials * trials))
+    denominator = 1 + z2 / trials
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
 
 
 def _pct(value: float) -> str:
@@ -167,6 +180,8 @@ class LineSignals:
     unhealthy_chats: int = 0  # of those, AT_RISK or CRITICAL (opted-out chats excluded)
     sends_after_stop: int = 0  # in the window
     failed_last_day: int = 0
+    failed_window: int = 0
+    opt_outs_window: int = 0  # recipients who opted out in the window
     new_conversations_today: int = 0
     burst_recipients: int = 0  # distinct recipients in the burst window
     outbound_today: int = 0
@@ -190,34 +205,76 @@ class LineVerdict:
 
 def _conversation_health(s: LineSignals, policy: HealthPolicy) -> list[Driver]:
     drivers = []
+    z = policy.evidence_z
     if s.outbound_window >= policy.line_min_outbound_for_rate:
-        rate = s.inbound_window / s.outbound_window
-        grade = _grade_low(rate, policy.line_reply_rate_at_risk, policy.line_reply_rate_critical)
+        rate = min(1.0, s.inbound_window / s.outbound_window)
+        # Graded by how high the rate may credibly be: a low rate on a few sends is not yet evidence.
+        _low, high = wilson(s.inbound_window, s.outbound_window, z)
+        grade = _grade_low(high, policy.line_reply_rate_at_risk, policy.line_reply_rate_critical)
         if grade:
             drivers.append(
                 Driver(
                     "overall_conversation_health",
                     grade,
                     f"reply rate {_pct(rate)} over {policy.engagement_window_days} days "
-                    f"({s.inbound_window} in / {s.outbound_window} out); throttling starts under "
-                    f"{_pct(policy.line_reply_rate_at_risk)}",
+                    f"({s.inbound_window} in / {s.outbound_window} out; at most {_pct(high)} on this "
+                    f"evidence); throttling starts under {_pct(policy.line_reply_rate_at_risk)}",
                     "Recipients are not replying; healthy lines keep about 1 inbound per 2 outbound.",
-                    rate,
+                    high,
                     policy.line_reply_rate_at_risk,
                 )
             )
     if s.active_chats >= policy.line_min_active_chats:
         share = s.unhealthy_chats / s.active_chats
-        grade = _grade(share, policy.line_unhealthy_share_at_risk, policy.line_unhealthy_share_critical)
-        if grade:
+        low, _high = wilson(s.unhealthy_chats, s.active_chats, z)
+        if low >= policy.line_unhealthy_share_at_risk:
             drivers.append(
                 Driver(
                     "overall_conversation_health",
-                    grade,
-                    f"{s.unhealthy_chats} of {s.active_chats} active conversations unhealthy ({_pct(share)})",
+                    Severity.AT_RISK,
+                    f"{s.unhealthy_chats} of {s.active_chats} active conversations unhealthy ({_pct(share)}, "
+                    f"at least {_pct(low)} on this evidence)",
                     "A large share of the line's conversations are trending unhealthy; fix those first.",
-                    share,
+                    low,
                     policy.line_unhealthy_share_at_risk,
+                )
+            )
+    return drivers
+
+
+def _opt_outs_and_failures(s: LineSignals, policy: HealthPolicy) -> list[Driver]:
+    """Line-level opt-out and delivery-failure rates, each graded by how low it may credibly be."""
+    drivers = []
+    z = policy.evidence_z
+    recipients = s.active_chats + s.opt_outs_window
+    if s.opt_outs_window >= policy.line_min_opt_outs and recipients:
+        low, _high = wilson(s.opt_outs_window, recipients, z)
+        grade = _grade(low, policy.line_opt_out_rate_at_risk, policy.line_opt_out_rate_critical)
+        if grade:
+            drivers.append(
+                Driver(
+                    "opt_out_handling",
+                    grade,
+                    f"{s.opt_outs_window} of {recipients} recent recipients opted out "
+                    f"({_pct(s.opt_outs_window / recipients)}, at least {_pct(low)} on this evidence)",
+                    "Recipients are asking to stop; check who you message and how often before sending more.",
+                    low,
+                    policy.line_opt_out_rate_at_risk,
+                )
+            )
+    if s.outbound_window >= policy.line_min_outbound_for_failure_rate:
+        low, _high = wilson(s.failed_window, s.outbound_window, z)
+        grade = _grade(low, policy.line_failure_rate_at_risk, policy.line_failure_rate_critical)
+        if grade:
+            drivers.append(
+                Driver(
+                    "other",
+                    grade,
+                    f"{s.failed_window} of {s.outbound_window} sends failed over "
+                    f"{policy.engagement_window_days} days (at least {_pct(low)} on this evidence)",
+                    "Many deliveries fail; clean the recipient list before sending more.",
+                    low,
+                    policy.line_failure_rate_at_risk,
                 )
             )
     return drivers
@@ -290,7 +347,11 @@ def _activity(s: LineSignals, policy: HealthPolicy) -> list[Driver]:
 
 
 def score_line(signals: LineSignals, policy: HealthPolicy) -> LineVerdict:
-    drivers = [*_conversation_health(signals, policy), *_activity(signals, policy)]
+    drivers = [
+        *_conversation_health(signals, policy),
+        *_activity(signals, policy),
+        *_opt_outs_and_failures(signals, policy),
+    ]
     grade = _grade(
         signals.sends_after_stop, policy.sends_after_stop_at_risk, policy.sends_after_stop_critical
     )
