@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats.dispatch import Dispatcher
 from phoneline.chats.ingest import Ingest
-from phoneline.jobs.runtime import Runner
+from phoneline.jobs.runtime import Runner, UnleasedTask
 from phoneline.logging import get_logger
 from phoneline.metrics import JOB_ATTEMPT_SECONDS, JOB_ATTEMPTS
 from phoneline.settings import Settings
@@ -27,34 +22,7 @@ REPORT_LINGER_S = 0.02
 log = get_logger("phoneline.transport")
 
 
-class _Background:
-    """No leases, nothing to renew; at most one turn of work running beside the runner's other tasks."""
-
-    kind: str
-
-    def __init__(self) -> None:
-        self._running: set[asyncio.Task[None]] = set()
-
-    async def open(self, runner: Runner) -> None:
-        self.runner = runner
-
-    async def close(self) -> None:
-        if self._running:
-            await asyncio.wait(self._running)
-
-    def in_flight(self) -> set[asyncio.Task[None]]:
-        return self._running
-
-    async def heartbeat(self, _session: AsyncSession, _lease_until: datetime) -> None:
-        return None
-
-    def _run(self, name: str, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-
-class DeliveryReports(_Background):
+class DeliveryReports(UnleasedTask):
     """The `delivery_report` task: what carriers report (delivered, failed, read), a batch at a time."""
 
     kind = REPORTS_KIND
@@ -91,7 +59,7 @@ class DeliveryReports(_Background):
         if waiting and not self.runner.stopping:
             return False
         self._first_waiting_since = None
-        self._run("delivery-reports", self._apply())
+        self.run_beside("delivery-reports", self._apply())
         return True
 
     async def _apply(self) -> None:
@@ -104,7 +72,7 @@ class DeliveryReports(_Background):
             self.runner.wake(self.kind)
 
 
-class HandoverRecovery(_Background):
+class HandoverRecovery(UnleasedTask):
     """The `handover_recovery` task: a pass at start, then every PHONELINE_TRANSPORT_RECOVERY_INTERVAL_S,
     hands committed messages that no transport confirmed taking to the transport again."""
 
@@ -124,7 +92,7 @@ class HandoverRecovery(_Background):
         if self._running or moment < self._next_pass:
             return False
         self._next_pass = moment + self.interval_s
-        self._run("handover-recovery", self._pass())
+        self.run_beside("handover-recovery", self._pass())
         return False
 
     async def _pass(self) -> None:

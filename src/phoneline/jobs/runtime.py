@@ -18,9 +18,9 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +56,35 @@ class Task(Protocol):
 
     def next_turn_in(self, now_monotonic: float) -> float | None:
         """Seconds until the task wants a turn without being woken (None: only when woken)."""
+
+
+class UnleasedTask:
+    """A base for tasks that claim nothing with a lease (in-memory batches, periodic passes): nothing to
+    renew, and at most one turn of work running beside the runner's other tasks."""
+
+    kind: str
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def open(self, runner: Runner) -> None:
+        self.runner = runner
+
+    async def close(self) -> None:
+        if self._running:
+            await asyncio.wait(self._running)
+
+    def in_flight(self) -> set[asyncio.Task[None]]:
+        return self._running
+
+    async def heartbeat(self, _session: AsyncSession, _lease_until: datetime) -> None:
+        return None
+
+    def run_beside(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Start one turn's work as its own asyncio task (a long pass must not hold up the others)."""
+        task = asyncio.create_task(work, name=name)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
 
 class Runner:

@@ -8,14 +8,13 @@ dies takes nothing with it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.clock import Clock, SystemClock
-from phoneline.jobs.runtime import Runner
+from phoneline.jobs.runtime import Runner, UnleasedTask
 from phoneline.logging import get_logger
 from phoneline.reputation import audits, engine, repository
 from phoneline.reputation.carrier import simulate_carrier
@@ -32,7 +31,7 @@ SWEEP_BATCH = 200
 KIND = "line_health"
 
 
-class LineHealthTask:
+class LineHealthTask(UnleasedTask):
     """The `line_health` task; `sweep()` and `drain_once()` also serve tools and tests directly."""
 
     kind = KIND
@@ -52,8 +51,7 @@ class LineHealthTask:
         self.clock = clock or SystemClock()
         self._last_sweep: datetime | None = None
         self._next_turn = 0.0  # monotonic
-        # A turn runs beside the runner's other tasks: a sweep of many lines must not hold up webhooks.
-        self._running: set[asyncio.Task[None]] = set()
+        super().__init__()  # a turn runs beside the others: a long sweep must not hold up webhooks
 
     async def drain_once(self) -> int:
         """One batch from the queue; returns how many chats it re-scored."""
@@ -97,17 +95,8 @@ class LineHealthTask:
     # --- Task --------------------------------------------------------------------------------------
 
     async def open(self, runner: Runner) -> None:
+        await super().open(runner)
         self.clock = runner.clock
-
-    async def close(self) -> None:
-        if self._running:
-            await asyncio.wait(self._running)
-
-    def in_flight(self) -> set[asyncio.Task[None]]:
-        return self._running
-
-    async def heartbeat(self, _session: AsyncSession, _lease_until: datetime) -> None:
-        return None
 
     def next_turn_in(self, now_monotonic: float) -> float | None:
         return max(0.0, self._next_turn - now_monotonic)
@@ -117,9 +106,7 @@ class LineHealthTask:
         if self._running or moment < self._next_turn:
             return False
         self._next_turn = moment + self.policy.rescore_interval_s
-        turn = asyncio.create_task(self._tick_logged(), name="line-health")
-        self._running.add(turn)
-        turn.add_done_callback(self._running.discard)
+        self.run_beside("line-health", self._tick_logged())
         # Not "progress": one turn per interval is the point (bench/reputation.py).
         return False
 
