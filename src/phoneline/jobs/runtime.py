@@ -110,6 +110,7 @@ class Runner:
         # Kinds woken since their last turn (None: every kind, e.g. after a commit that created work).
         self._woken: set[str | None] = {None}
         self._stopping = False
+        self.new_work = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._helpers: list[asyncio.Task[None]] = []
 
@@ -174,8 +175,8 @@ class Runner:
                 progressed, failed = await self._turn()
                 backoff = min(backoff * 2, MAX_ERROR_BACKOFF_S) if failed else self.poll_interval_s
                 if progressed and not failed:
-                    # Who made progress may have more right behind it.
-                    self._woken.add(None)
+                    # Who made progress may have more right behind it (not new work from elsewhere).
+                    self._woken.update(task.kind for task in self.tasks)
                     await asyncio.sleep(0)
                     continue
                 with contextlib.suppress(TimeoutError):
@@ -200,6 +201,9 @@ class Runner:
         """Every task that was woken or whose time has come takes a turn (in drain(): every task)."""
         now = self.clock.now()
         woken, self._woken = self._woken, set()
+        # Whether this turn follows a commit that created work (or a poll): tasks that look for new
+        # work only then (the webhook fan-out) skip that query on turns woken by their own attempts.
+        self.new_work = raise_errors or None in woken
         moment = time.monotonic()
         progressed = failed = False
         for task in self.tasks:

@@ -164,7 +164,8 @@ class WebhookDeliveries:
             async with self.sessions() as session:
                 if finished:
                     await self._record(session, finished, now)
-                events = await self._fan_out(session, now)
+                if polled or self.runner.new_work:
+                    events = await self._fan_out(session, now)
                 jobs = await self._claim(session, now)
                 await session.commit()
         except BaseException:
