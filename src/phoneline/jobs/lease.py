@@ -15,7 +15,7 @@ row it has claimed again since.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -121,3 +121,42 @@ async def release(session: AsyncSession, leased: LeasedTable, token: str, ids: S
     """Give rows back unworked (a stopping worker), so nobody waits for their lease to run out."""
     if ids:
         await session.execute(leased.release, {"ids": list(ids), "token": token})
+
+
+class LeaseBook:
+    """What one task has claimed and not yet written back, by lease token: what its heartbeat renews.
+
+    The rows a turn is writing back are left out of renewals meanwhile: their write-back ends the lease,
+    and a renewal waiting on their row lock would otherwise report them lost."""
+
+    def __init__(self, leased: LeasedTable) -> None:
+        self.leased = leased
+        self._held: dict[str, set[Any]] = {}
+        self._writing: set[Any] = set()
+
+    def hold(self, token: str, ids: Iterable[Any]) -> None:
+        if claimed := set(ids):
+            self._held.setdefault(token, set()).update(claimed)
+
+    def writing(self, ids: Iterable[Any]) -> None:
+        """A turn starts writing these back."""
+        self._writing = set(ids)
+
+    def written(self, done: Iterable[tuple[str, Any]]) -> None:
+        """The turn's write-back committed (`done`: token, id pairs) or failed (nothing: still held)."""
+        for token, row_id in done:
+            held = self._held.get(token)
+            if held is not None:
+                held.discard(row_id)
+                if not held:
+                    del self._held[token]
+        self._writing = set()
+
+    async def renew(self, session: AsyncSession, until: datetime) -> set[Any]:
+        """Extend every held lease; returns the ids whose lease another worker has taken over."""
+        lost: set[Any] = set()
+        for token, held in list(self._held.items()):
+            ids = held - self._writing
+            kept = await renew(session, self.leased, token, list(ids), until)
+            lost |= (ids - kept) & held - self._writing
+        return lost

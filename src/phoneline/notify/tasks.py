@@ -105,7 +105,7 @@ class AlertDeliveries:
         # Monotonic time of the next look at the queue; 0 = look on the next turn.
         self._next_look = 0.0
         # Alerts claimed and not yet written back, by lease token: what the heartbeat renews.
-        self._held: dict[str, set[uuid.UUID]] = {}
+        self._leases = lease.LeaseBook(repository.ALERTS)
 
     @property
     def runner(self) -> Runner:
@@ -146,8 +146,7 @@ class AlertDeliveries:
         return max(0.0, self._next_look - now_monotonic)
 
     async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
-        for token, ids in list(self._held.items()):
-            await lease.renew(session, repository.ALERTS, token, list(ids), lease_until)
+        await self._leases.renew(session, lease_until)
 
     # --- planning ----------------------------------------------------------------------------------
 
@@ -235,6 +234,7 @@ class AlertDeliveries:
             return False
         self._next_look = time.monotonic() + self.settings.webhook_poll_interval_s
         finished, self._finished = self._finished, []
+        self._leases.writing(alert.id for outcome in finished for alert in outcome.alerts)
         lease_until = self.runner.lease_until(now)
         token = lease.new_token(self.runner.worker_id)
         try:
@@ -257,17 +257,11 @@ class AlertDeliveries:
                 await session.commit()
         except BaseException:
             self._finished[:0] = finished
+            self._leases.written(())
             raise
         # Recorded: their leases ended with the write-back (until then the heartbeat kept them).
-        for outcome in finished:
-            for alert in outcome.alerts:
-                held = self._held.get(alert.token)
-                if held is not None:
-                    held.discard(alert.id)
-                    if not held:
-                        del self._held[alert.token]
-        if batches or pages:
-            self._held[token] = {alert.id for alert in [*batches, *pages]}
+        self._leases.written((alert.token, alert.id) for outcome in finished for alert in outcome.alerts)
+        self._leases.hold(token, (alert.id for alert in [*batches, *pages]))
         by_partner: dict[uuid.UUID, list[repository.ClaimedAlert]] = defaultdict(list)
         for alert in batches:
             by_partner[alert.partner_id].append(alert)

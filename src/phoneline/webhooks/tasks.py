@@ -87,9 +87,8 @@ class WebhookDeliveries:
         self._secrets: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Deliveries claimed and not yet written back, by lease token: what the heartbeat renews.
-        self._held: dict[str, set[Any]] = {}
+        self._leases = lease.LeaseBook(queue.DELIVERIES)
         self._finished: list[Finished] = []
-        self._writing: set[Any] = set()  # deliveries the current turn is writing back
         self._next_poll = 0.0
 
     @property
@@ -141,12 +140,8 @@ class WebhookDeliveries:
         return max(0.0, self._next_poll - now_monotonic)
 
     async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
-        for token, held in list(self._held.items()):
-            # Rows being written back by the turn running beside this renewal end their lease there.
-            ids = held - self._writing
-            kept = await lease.renew(session, queue.DELIVERIES, token, list(ids), lease_until)
-            if lost := (ids - kept) & held - self._writing:
-                log.warning("webhook_lease_lost", worker=self.worker_id, deliveries=len(lost))
+        if lost := await self._leases.renew(session, lease_until):
+            log.warning("webhook_lease_lost", worker=self.worker_id, deliveries=len(lost))
 
     async def step(self, now: datetime) -> bool:
         """One transaction: write back finished attempts, fan out new events, claim what can start.
@@ -154,7 +149,7 @@ class WebhookDeliveries:
         Writing back first lets the next event about a line be claimed in the same turn.
         """
         finished, self._finished = self._finished, []
-        self._writing = {item.job.delivery_id for item in finished}
+        self._leases.writing(item.job.delivery_id for item in finished)
         polled = time.monotonic() >= self._next_poll
         if polled:
             self._next_poll = time.monotonic() + self.settings.webhook_poll_interval_s
@@ -170,12 +165,10 @@ class WebhookDeliveries:
                 await session.commit()
         except BaseException:
             self._finished[:0] = finished  # keep them for the next turn
-            self._writing = set()
+            self._leases.written(())
             raise
-        self._writing = set()
         # Recorded: their leases ended with the write-back (until then the heartbeat kept them).
-        for item in finished:
-            self._release_held(item.job.token, item.job.delivery_id)
+        self._leases.written((item.job.token, item.job.delivery_id) for item in finished)
         if len(events) == FAN_OUT_BATCH:
             self._next_poll = 0.0  # there may be more right behind them
         for job in jobs:
@@ -209,15 +202,8 @@ class WebhookDeliveries:
             ),
         )
 
-    def _release_held(self, token: str, delivery_id: Any) -> None:
-        held = self._held.get(token)
-        if held is not None:
-            held.discard(delivery_id)
-            if not held:
-                del self._held[token]
-
     def _start(self, job: queue.DeliveryJob) -> None:
-        self._held.setdefault(job.token, set()).add(job.delivery_id)
+        self._leases.hold(job.token, (job.delivery_id,))
         task = asyncio.create_task(
             self._attempt(job, self._lanes.pop()), name=f"webhook-delivery-{job.delivery_id}"
         )
