@@ -27,6 +27,7 @@ from phoneline.logging import configure_logging
 from phoneline.notify.admin_routes import router as admin_alerts_router
 from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
+from phoneline.reputation.pacing_guard import PacingGuard, pacing_views
 from phoneline.reputation.routes import router as reputation_router
 from phoneline.settings import Settings
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
-        sending = app.state.sending = await Sending.start(runtime)
+        sending = app.state.sending = await Sending.start(runtime, PacingGuard(settings))
         # Embedded mode: the job runtime in this process (worker.py decides which tasks).
         tasks = embedded_tasks(settings, runtime.sessions, sending)
         jobs = InProcessRunner(build_runner(settings, runtime.sessions, tasks, clock=sending.clock))
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Domains below reputation take what it computes from here, never by importing it.
+    app.state.line_pacing = pacing_views
     install_error_handlers(app, settings.base_url)
     install_openapi(app)
     # Added innermost first: the request context wraps the limits, so refusals carry a trace id and

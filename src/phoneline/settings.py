@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from phoneline.reputation.policy import HealthPolicy, PacingPolicy
+from phoneline.policy import HealthPolicy, PacingPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/phoneline.db"
 

@@ -13,7 +13,7 @@ from linq import LinqAPIV3, RateLimitError
 
 from phoneline.chats.activity import Activity, record
 from phoneline.db.engine import create_engine, create_sessionmaker
-from phoneline.reputation.policy import HealthPolicy
+from phoneline.policy import HealthPolicy
 from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings
 from tests.conftest import Cli, wait_until

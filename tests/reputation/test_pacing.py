@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from phoneline.reputation.pacing import Decision, LineActivity, PacingMode, decide
-from phoneline.reputation.policy import HealthPolicy, PacingPolicy
+from phoneline.policy import HealthPolicy, PacingMode, PacingPolicy
+from phoneline.reputation.pacing import Decision, LineActivity, decide
 
 NOW = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 PACING = PacingPolicy()

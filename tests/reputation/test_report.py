@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoneline.reputation.policy import HealthPolicy
+from phoneline.policy import HealthPolicy
 from phoneline.reputation.report import MAX_UNHEALTHY_CHATS, ChatEvidence, build_report
 from phoneline.reputation.scoring import ChatSignals, LineSignals, score_chat, score_line
 

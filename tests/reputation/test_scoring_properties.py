@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from phoneline.policy import HealthPolicy
 from phoneline.reputation.dwell import ORDER, settle
-from phoneline.reputation.policy import HealthPolicy
 from phoneline.reputation.scoring import ChatSignals, LineSignals, Severity, score_chat, score_line
 
 POLICY = HealthPolicy()

@@ -12,10 +12,9 @@ from phoneline.api.runtime import Runtime
 from phoneline.chats.dispatch import Dispatcher
 from phoneline.chats.ingest import Ingest
 from phoneline.chats.ratelimit import PairLimiter
-from phoneline.chats.service import Sender
+from phoneline.chats.service import PacingCheck, Sender
 from phoneline.clock import Clock, SystemClock
 from phoneline.net import outbound
-from phoneline.reputation.pacing_guard import PacingGuard
 from phoneline.settings import Settings
 from phoneline.transport.base import Transport
 
@@ -58,10 +57,10 @@ class Sending:
     # Voice memo fetches, under the outbound-URL rule (net/outbound.py).
     media: httpx.AsyncHTTPTransport
     forget_partner_lines: Callable[[uuid.UUID | None], None]
-    pacing: PacingGuard
+    pacing: PacingCheck
 
     @classmethod
-    async def start(cls, runtime: Runtime, clock: Clock | None = None) -> Sending:
+    async def start(cls, runtime: Runtime, pacing: PacingCheck, clock: Clock | None = None) -> Sending:
         settings = runtime.settings
         clock = clock or SystemClock()
         http = httpx.AsyncClient(follow_redirects=False)
@@ -78,7 +77,7 @@ class Sending:
             http=http,
             media=outbound.transport(connections=MEDIA_CONNECTIONS),
             forget_partner_lines=runtime.forget_partner_lines,
-            pacing=PacingGuard(settings),
+            pacing=pacing,
         )
 
     @property

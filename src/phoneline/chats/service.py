@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,13 +64,24 @@ from phoneline.events.types import MessageSent
 from phoneline.lines.models import Line, LineStatus, LineType
 from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
+from phoneline.policy import PacingMode
 from phoneline.principal import Principal
-from phoneline.reputation.pacing import PacingMode
-from phoneline.reputation.pacing_guard import PacingGuard
 
 log = get_logger("phoneline.chats")
 
 MAX_PAGE = 100
+
+
+class PacingCheck(Protocol):
+    """Pacing under `enforce`: refuses (403/2027) or throttles (429/1007) a send before it is stored.
+
+    reputation/pacing_guard.py implements it from chats' own tables and app.py hands it in, so chats
+    never imports the health method that is built on top of it.
+    """
+
+    async def check(
+        self, session: AsyncSession, mode: PacingMode, line: Line, *, new_conversation: bool, now: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,8 +93,8 @@ class Sender:
     doc_base: str
     # None where nothing is handed to a carrier (the CLI); the API process always has one.
     dispatcher: Dispatcher | None = None
-    # Pacing under `enforce` (reputation/pacing_guard.py); None where no pacing applies (the CLI).
-    pacing: PacingGuard | None = None
+    # Pacing under `enforce`; None where no pacing applies (the CLI).
+    pacing: PacingCheck | None = None
 
 
 @dataclass(frozen=True)

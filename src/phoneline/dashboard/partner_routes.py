@@ -31,12 +31,13 @@ from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
 from phoneline.lines.models import HistoryField
+from phoneline.lines.schemas import PacingOut
 from phoneline.paging import EXPORT_BATCH, PageRequest
 from phoneline.partners.repository import get_partner
 from phoneline.principal import Principal
 from phoneline.reputation import audits
 from phoneline.reputation import repository as reputation_repository
-from phoneline.reputation.pacing_guard import PacingOut, pacing_views
+from phoneline.reputation.pacing_guard import pacing_views
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PartnerPage = Annotated[Principal, Depends(partner_session)]

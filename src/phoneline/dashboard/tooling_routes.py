@@ -20,8 +20,8 @@ from phoneline.notify import tooling
 from phoneline.notify.models import SlackOn
 from phoneline.notify.schemas import AlertSettingsUpdate
 from phoneline.paging import PageRequest
+from phoneline.policy import PacingMode
 from phoneline.principal import Principal
-from phoneline.reputation.pacing import PacingMode
 from phoneline.webhooks import partner_log, subscriptions
 from phoneline.webhooks.events import EVENT_TYPES
 from phoneline.webhooks.models import DeliveryState

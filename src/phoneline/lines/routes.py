@@ -5,11 +5,13 @@ There is no create or delete: lines are provisioned by the operator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
@@ -20,9 +22,16 @@ from phoneline.lines import contact_cards, repository, schemas, service
 from phoneline.lines.models import Line
 from phoneline.lines.vcard import VcardSigner, render_vcard
 from phoneline.partners.auth import Partner, current_partner
-from phoneline.reputation.pacing_guard import pacing_views
+from phoneline.settings import Settings
 
 router = APIRouter(prefix="/v3", tags=["phone_numbers"])
+
+# Each line's `pacing` is counted from the send path's tables (reputation/pacing_guard.py), which are
+# built on lines; app.py hands the reader in as `app.state.line_pacing` so that lines imports neither.
+LinePacing = Callable[
+    [AsyncSession, uuid.UUID, Sequence[Line], Settings, datetime],
+    Awaitable[dict[uuid.UUID, schemas.PacingOut]],
+]
 
 JSON = "application/json"
 
@@ -48,6 +57,7 @@ async def list_phone_numbers(request: Request) -> Response:
     partner = await current_partner(request)
     runtime = get_runtime(request)
     settings = runtime.settings
+    pacing_views: LinePacing = request.app.state.line_pacing
 
     async def load() -> bytes:
         async with runtime.sessions() as session:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from phoneline.db.base import as_utc
 from phoneline.inputs import Handle, RequestModel
 from phoneline.lines.models import ContactCard, Line, LineHistory
-from phoneline.reputation.pacing_guard import PacingOut
 
 HEALTH_GUIDE_PATH = "/guides/phone-health"
 
@@ -19,6 +18,27 @@ HEALTH_GUIDE_PATH = "/guides/phone-health"
 class Health(BaseModel):
     status: Literal["HEALTHY", "AT_RISK", "CRITICAL"]
     doc_url: str
+
+
+class Limit(BaseModel):
+    used: int
+    limit: int | None
+    remaining: int | None
+
+
+class Pace(BaseModel):
+    sends_last_minute: int
+    limit_per_minute: int | None
+
+
+class PacingOut(BaseModel):
+    """`pacing` on a phone number: a documented phoneline extension the official clients ignore."""
+
+    mode: str
+    enforced: bool
+    new_conversations: Limit
+    messages: Limit
+    pace: Pace
 
 
 class PhoneNumber(BaseModel):

@@ -26,7 +26,7 @@ from phoneline.notify.schemas import (
     redact_url,
 )
 from phoneline.partners.service import require_partner
-from phoneline.reputation.pacing import PacingMode
+from phoneline.policy import PacingMode
 from phoneline.settings import Settings
 
 MAX_ROUTING_KEY_LENGTH = 64

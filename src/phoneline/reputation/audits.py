@@ -22,9 +22,9 @@ from phoneline.errors import NotFound, RateLimited
 from phoneline.lines.models import Line
 from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
+from phoneline.policy import HealthPolicy
 from phoneline.reputation import engine, repository
 from phoneline.reputation.models import ReputationAudit
-from phoneline.reputation.policy import HealthPolicy
 from phoneline.reputation.report import ChatEvidence, build_report
 from phoneline.reputation.scoring import Driver, LineVerdict, Severity
 

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from phoneline.db.base import as_utc
 from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus, Line
+from phoneline.policy import HealthPolicy
 from phoneline.reputation import repository
 from phoneline.reputation.dwell import settle
-from phoneline.reputation.policy import HealthPolicy
 from phoneline.reputation.scoring import (
     ChatSignals,
     ChatVerdict,

@@ -7,16 +7,10 @@ refuses new activity on a CRITICAL line until it recovers, and walks new lines u
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from phoneline.reputation.policy import HealthPolicy, PacingPolicy
-
-
-class PacingMode(enum.StrEnum):
-    ADVISE = "advise"
-    ENFORCE = "enforce"
+from phoneline.policy import HealthPolicy, PacingMode, PacingPolicy
 
 
 @dataclass(frozen=True)

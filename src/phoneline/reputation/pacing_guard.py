@@ -9,37 +9,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.db.base import as_utc
 from phoneline.errors import LineNotEligible, RateLimited
 from phoneline.lines.models import Line
+from phoneline.lines.schemas import Limit, Pace, PacingOut
 from phoneline.partners.repository import partner_pacing_mode
+from phoneline.policy import PacingMode
 from phoneline.reputation import repository
-from phoneline.reputation.pacing import Capacity, LineActivity, PacingMode, capacity, decide
+from phoneline.reputation.pacing import Capacity, LineActivity, capacity, decide
 from phoneline.settings import Settings
-
-
-class Limit(BaseModel):
-    used: int
-    limit: int | None
-    remaining: int | None
-
-
-class Pace(BaseModel):
-    sends_last_minute: int
-    limit_per_minute: int | None
-
-
-class PacingOut(BaseModel):
-    """`pacing` on a phone number: a documented phoneline extension the official clients ignore."""
-
-    mode: str
-    enforced: bool
-    new_conversations: Limit
-    messages: Limit
-    pace: Pace
 
 
 def pacing_out(mode: str, cap: Capacity) -> PacingOut:

@@ -1,6 +1,6 @@
 """Pure scoring: signals in, a status and its drivers out. No I/O, no clock.
 
-Every rule reads its threshold from `HealthPolicy` (reputation/policy.py) and is monotone: more replies
+Every rule reads its threshold from `HealthPolicy` (policy.py) and is monotone: more replies
 never make a verdict worse, more unanswered sends never make it better. The hypothesis tests in
 tests/reputation/ hold the scorer to that.
 """
@@ -11,7 +11,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 
-from phoneline.reputation.policy import HealthPolicy
+from phoneline.policy import HealthPolicy
 
 
 class Severity(enum.IntEnum):

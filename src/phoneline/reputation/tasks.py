@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from phoneline.clock import Clock, SystemClock
 from phoneline.jobs.runtime import Runner, UnleasedTask
 from phoneline.logging import get_logger
+from phoneline.policy import HealthPolicy
 from phoneline.reputation import audits, engine, repository
 from phoneline.reputation.carrier import simulate_carrier
-from phoneline.reputation.policy import HealthPolicy
 from phoneline.settings import Settings
 
 log = get_logger("phoneline.reputation")

@@ -1,4 +1,7 @@
-"""Every threshold, window and dwell time of the health method, in one place.
+"""Every threshold, window and dwell time of the health method and of pacing, in one place.
+
+Low level (it imports nothing of phoneline) because `Settings` holds these policies and both the send
+path (chats/) and the health method (reputation/) read them.
 
 docs/reputation.md explains each one; operators override any of them with
 `PHONELINE_REPUTATION__<NAME>` (e.g. `PHONELINE_REPUTATION__LINE_REPLY_RATE_AT_RISK=0.2`).
@@ -6,7 +9,16 @@ docs/reputation.md explains each one; operators override any of them with
 
 from __future__ import annotations
 
+import enum
+
 from pydantic import BaseModel, Field
+
+
+class PacingMode(enum.StrEnum):
+    """A partner's pacing: `advise` (Linq's behaviour) reports, `enforce` holds risky lines back."""
+
+    ADVISE = "advise"
+    ENFORCE = "enforce"
 
 
 class HealthPolicy(BaseModel):
