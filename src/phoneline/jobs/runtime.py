@@ -1,10 +1,12 @@
 """The job runtime: one loop that gives every kind of background work its turns.
 
 A task (webhooks/tasks.py, notify/tasks.py, ...) owns one kind of work. On each turn it writes back what
-finished, claims only what it can start now (jobs/lease.py), and starts it; the runner renews the
-leases of work in flight (heartbeat), wakes on a commit that created work (jobs/wake.py), polls as a
-fallback, keeps one failing task from stopping the others, and stops cleanly. `drain()` works until
-nothing is due and nothing is in flight, for tests that drive time with a manual clock.
+finished, claims only what it can start now (jobs/lease.py), and starts it. The runner gives every task
+its own loop, so one kind's slow turn (a re-scoring pass, an alert claim) never delays another kind's
+next claim; it renews the leases of work in flight (heartbeat), wakes every loop on a commit that
+created work (jobs/wake.py), polls as a fallback, keeps one failing task from stopping the others, and
+stops cleanly. `drain()` works until nothing is due and nothing is in flight, for tests that drive time
+with a manual clock.
 
 `phoneline serve` runs a runner in-process (embedded) and `phoneline worker` one alone; worker.py
 assembles their tasks. Any number of runners share the work on PostgreSQL.
@@ -106,11 +108,12 @@ class Runner:
         self.poll_interval_s = poll_interval_s
         self.lease_s = lease_s
         self.listen_conninfo = listen_conninfo
-        self._wake = asyncio.Event()
-        # Kinds woken since their last turn (None: every kind, e.g. after a commit that created work).
-        self._woken: set[str | None] = {None}
+        # One event per task: set when that task should take a turn soon.
+        self._wake = {task.kind: asyncio.Event() for task in self.tasks}
+        # Kinds woken by a commit that created work (or a poll) since their last turn.
+        self._new_work: set[str] = {task.kind for task in self.tasks}
+        self._turn_new_work: dict[str, bool] = {}
         self._stopping = False
-        self.new_work = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._helpers: list[asyncio.Task[None]] = []
 
@@ -124,9 +127,20 @@ class Runner:
     # --- waking ------------------------------------------------------------------------------------
 
     def wake(self, kind: str | None = None) -> None:
-        """Give the task of `kind` (default: every task) a turn soon. Call on the runner's loop."""
-        self._woken.add(kind)
-        self._wake.set()
+        """Give the task of `kind` a turn soon; with no kind, every task, as after a commit that created
+        work. Call on the runner's loop."""
+        kinds = list(self._wake) if kind is None else [kind]
+        if kind is None:
+            self._new_work.update(kinds)
+        for name in kinds:
+            if name in self._wake:
+                self._wake[name].set()
+
+    def new_work(self, kind: str) -> bool:
+        """Whether this turn of `kind` follows a commit that created work, a poll, or is a drain: tasks
+        that look for new work only then (the webhook fan-out) skip that query on turns woken by their
+        own attempts."""
+        return self._turn_new_work.get(kind, True)
 
     def _wake_from_any_thread(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -159,7 +173,8 @@ class Runner:
     def stop(self) -> None:
         """Finish the work in flight, record it, and return from `run()`. Call on the runner's loop."""
         self._stopping = True
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
 
     async def run(self) -> None:
         async with self:
@@ -169,19 +184,44 @@ class Runner:
                     asyncio.create_task(wakeup.listen(self.listen_conninfo, self.wake), name="jobs-listen")
                 )
             log.info("job_runner_started", worker=self.worker_id, kinds=[task.kind for task in self.tasks])
-            backoff = self.poll_interval_s
-            while not self._stopping:
-                self._wake.clear()
-                progressed, failed = await self._turn()
-                backoff = min(backoff * 2, MAX_ERROR_BACKOFF_S) if failed else self.poll_interval_s
-                if progressed and not failed:
-                    # Who made progress may have more right behind it (not new work from elsewhere).
-                    self._woken.update(task.kind for task in self.tasks)
-                    await asyncio.sleep(0)
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait(backoff))
+            await asyncio.gather(*(self._task_loop(task) for task in self.tasks))
             log.info("job_runner_stopping", worker=self.worker_id)
+
+    async def _task_loop(self, task: Task) -> None:
+        wake = self._wake[task.kind]
+        backoff = self.poll_interval_s
+        while not self._stopping:
+            wake.clear()
+            progressed, failed = await self._step(task, raise_errors=False)
+            if failed:
+                backoff = min(backoff * 2, MAX_ERROR_BACKOFF_S)
+                await self._next_turn(task, wake, retry_in=backoff)
+                continue
+            backoff = self.poll_interval_s
+            if progressed:
+                # It may have more right behind what it just did.
+                await asyncio.sleep(0)
+                continue
+            await self._next_turn(task, wake, retry_in=None)
+
+    async def _next_turn(self, task: Task, wake: asyncio.Event, *, retry_in: float | None) -> None:
+        """Until the task is woken, its own time comes (`next_turn_in`), or a failed turn is retried."""
+        first = True
+        while not self._stopping:
+            due = retry_in if retry_in is not None else task.next_turn_in(time.monotonic())
+            if due is not None and due <= 0:
+                if not first:
+                    return
+                # It did nothing on the turn it just had and still asks for one now (its work is
+                # running beside the runner, say): give it the poll interval rather than spin.
+                due = self.poll_interval_s
+            first = False
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=due)
+                return
+            except TimeoutError:
+                if retry_in is not None:
+                    return
 
     async def drain(self) -> None:
         """Work until nothing is due now and nothing is in flight (tests with a manual clock, tools)."""
@@ -198,33 +238,26 @@ class Runner:
     # --- turns -------------------------------------------------------------------------------------
 
     async def _turn(self, *, raise_errors: bool = False) -> tuple[bool, bool]:
-        """Every task that was woken or whose time has come takes a turn (in drain(): every task)."""
-        now = self.clock.now()
-        woken, self._woken = self._woken, set()
-        # Whether this turn follows a commit that created work (or a poll): tasks that look for new
-        # work only then (the webhook fan-out) skip that query on turns woken by their own attempts.
-        self.new_work = raise_errors or None in woken
-        moment = time.monotonic()
+        """Every task takes a turn, one after another (drain)."""
         progressed = failed = False
         for task in self.tasks:
-            due = task.next_turn_in(moment)
-            if not (raise_errors or None in woken or task.kind in woken or (due is not None and due <= 0)):
-                continue
-            try:
-                progressed = await task.step(now) or progressed
-            except Exception:
-                if raise_errors:
-                    raise
-                # The database went away, a lock timed out...: the other tasks go on; this one retries.
-                log.exception("job_step_failed", kind=task.kind, worker=self.worker_id)
-                self._woken.add(task.kind)  # its turn again after the error backoff
-                failed = True
+            did, broke = await self._step(task, raise_errors=raise_errors, new_work=True)
+            progressed, failed = progressed or did, failed or broke
         return progressed, failed
 
-    def _idle_wait(self, backoff: float) -> float:
-        now = time.monotonic()
-        wanted = [due for task in self.tasks if (due := task.next_turn_in(now)) is not None]
-        return max(0.0, min([backoff, *wanted]))
+    async def _step(self, task: Task, *, raise_errors: bool, new_work: bool = False) -> tuple[bool, bool]:
+        """One turn of `task`: (whether it did anything, whether it failed)."""
+        self._turn_new_work[task.kind] = new_work or task.kind in self._new_work
+        self._new_work.discard(task.kind)
+        try:
+            return await task.step(self.clock.now()), False
+        except Exception:
+            if raise_errors:
+                raise
+            # The database went away, a lock timed out...: the other tasks go on; this one retries
+            # after the error backoff.
+            log.exception("job_step_failed", kind=task.kind, worker=self.worker_id)
+            return False, True
 
     async def _heartbeat_forever(self) -> None:
         # A third of the lease: two renewals may fail (a slow database) before a lease runs out.

@@ -159,7 +159,7 @@ class WebhookDeliveries:
             async with self.sessions() as session:
                 if finished:
                     await self._record(session, finished, now)
-                if polled or self.runner.new_work:
+                if polled or self.runner.new_work(KIND):
                     events = await self._fan_out(session, now)
                 jobs = await self._claim(session, now)
                 await session.commit()
