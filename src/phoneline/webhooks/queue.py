@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
@@ -276,33 +277,51 @@ _admitted = (
     .limit(bindparam("slots"))
 )
 _claim_deliveries = DELIVERIES.claim(_admitted, lock=False)
-_job_details = (
-    select(
+
+
+def _with_details(claimed: Any) -> Select[Any]:
+    """What a worker needs to sign and send each claimed delivery, in event order."""
+    return (
+        select(
+            claimed.c.id,
+            claimed.c.attempts,
+            _subscriptions.c.id,
+            _subscriptions.c.target_url,
+            _subscriptions.c.webhook_version,
+            _subscriptions.c.signing_secret_encrypted,
+            _events.c.seq,
+            _events.c.id,
+            _events.c.event_type,
+            _events.c.created_at,
+            _events.c.trace_id,
+            _events.c.partner_id,
+            _events.c.line_id,
+            _events.c.data,
+            _subscriptions.c.failing_since.is_not(None),
+            _subscriptions.c.breaker_failures,
+        )
+        .select_from(
+            claimed.join(_subscriptions, _subscriptions.c.id == claimed.c.subscription_id).join(
+                _events, _events.c.seq == claimed.c.event_seq
+            )
+        )
+        .order_by(_events.c.seq)
+    )
+
+
+# PostgreSQL claims and reads the details in one round trip (the UPDATE ... RETURNING as a CTE);
+# SQLite allows no UPDATE inside WITH, so it reads them by id right after the claim.
+_claim_with_details = _with_details(
+    DELIVERIES.claim(
+        _admitted,
         _deliveries.c.id,
         _deliveries.c.attempts,
-        _subscriptions.c.id,
-        _subscriptions.c.target_url,
-        _subscriptions.c.webhook_version,
-        _subscriptions.c.signing_secret_encrypted,
-        _events.c.seq,
-        _events.c.id,
-        _events.c.event_type,
-        _events.c.created_at,
-        _events.c.trace_id,
-        _events.c.partner_id,
-        _events.c.line_id,
-        _events.c.data,
-        _subscriptions.c.failing_since.is_not(None),
-        _subscriptions.c.breaker_failures,
-    )
-    .select_from(
-        _deliveries.join(_subscriptions, _subscriptions.c.id == _deliveries.c.subscription_id).join(
-            _events, _events.c.seq == _deliveries.c.event_seq
-        )
-    )
-    .where(_deliveries.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_deliveries.c.event_seq)
+        _deliveries.c.subscription_id,
+        _deliveries.c.event_seq,
+        lock=False,
+    ).cte("claimed")
 )
+_job_details = _with_details(_deliveries).where(_deliveries.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -321,26 +340,26 @@ async def claim_due_deliveries(
     """Lease up to `limits.slots` due deliveries to `token` (this worker's free slots). Each subscription
     has `per_subscription` slots of its own in this worker (one while it is probed after its breaker
     opened); beyond them it may borrow idle slots, but never the last `per_subscription`."""
-    claimed = await session.execute(
-        _claim_deliveries,
-        {
-            "now": now,
-            # Look past the first few candidates, so one busy subscription at the head of the queue
-            # does not hide the others.
-            "scan": max(50, 4 * limits.slots),
-            "slots": limits.slots,
-            "worker_tokens": f"{limits.worker_id}#%",
-            "per_subscription": limits.per_subscription,
-            "breaker_failures": limits.breaker_failures,
-            "token": token,
-            "lease_until": lease_until,
-        },
-    )
-    ids = list(claimed.scalars().all())
-    if not ids:
-        return []
-    rows = await session.execute(_job_details, {"ids": ids})
-    return [DeliveryJob(token, *tuple(row)) for row in rows.all()]
+    params = {
+        "now": now,
+        # Look past the first few candidates, so one busy subscription at the head of the queue
+        # does not hide the others.
+        "scan": max(50, 4 * limits.slots),
+        "slots": limits.slots,
+        "worker_tokens": f"{limits.worker_id}#%",
+        "per_subscription": limits.per_subscription,
+        "breaker_failures": limits.breaker_failures,
+        "token": token,
+        "lease_until": lease_until,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        rows = (await session.execute(_claim_with_details, params)).all()
+    else:
+        ids = list((await session.execute(_claim_deliveries, params)).scalars().all())
+        if not ids:
+            return []
+        rows = (await session.execute(_job_details, {"ids": ids})).all()
+    return [DeliveryJob(token, *tuple(row)) for row in rows]
 
 
 # --- recording -------------------------------------------------------------------------------------
