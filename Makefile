@@ -60,6 +60,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/webhook_fanout.py --write-docs docs/benchmarks.md
 	-$(BIN)/python bench/webhook_fanout.py --database-url $(BENCH_PG_URL) --write-docs docs/benchmarks.md
 	-$(BIN)/python bench/reputation.py $(REPUTATION_BENCH_ARGS)
+	-$(BIN)/python bench/pg_connections.py --pg $(BENCH_PG_URL)
 
 # Line health against an independent carrier model (bench/health_eval.py; results in docs/reputation.md).
 health-eval: $(STAMP)

@@ -7,6 +7,7 @@ wait for their next poll.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import cast
 
@@ -19,6 +20,7 @@ from phoneline.jobs import wake
 from phoneline.tracing import current_trace_id
 
 _insert_events = insert(cast(Table, OutboxEvent.__table__))
+_NO_LINE = uuid.UUID(int=0)
 
 
 def emit(session: AsyncSession, event: Event) -> OutboxEvent:
@@ -36,7 +38,12 @@ def emit(session: AsyncSession, event: Event) -> OutboxEvent:
 
 
 async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
-    """Write several events now, in one statement and in order, without ORM objects (batch jobs)."""
+    """Write several events now, in one statement, without ORM objects (batch jobs).
+
+    Each line's events keep their order; the lines go in id order. On PostgreSQL each event takes its
+    line's lock until commit (migration 0010), and transactions that take several lines' locks in one
+    order cannot deadlock each other.
+    """
     if not events:
         return
     trace_id = current_trace_id()
@@ -48,10 +55,14 @@ async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
             "data": event.data(),
             "trace_id": trace_id,
         }
-        for event in events
+        for event in sorted(events, key=_line_order)
     ]
     await session.execute(_insert_events, rows)
     wake.work_created(session)
+
+
+def _line_order(event: Event) -> tuple[bool, uuid.UUID]:
+    return (event.line_id is not None, event.line_id or _NO_LINE)
 
 
 def wake_after_commit(session: AsyncSession) -> None:
