@@ -257,3 +257,30 @@ def test_a_change_that_rolls_back_emits_nothing(
     assert request.envelope["data"]["new_status"] == "FLAGGED"
     [delivery] = deliveries(cli, sub.subscription.id)  # the only event there ever was
     assert delivery["event_id"] == request.webhook_id
+
+
+def test_contact_card_events_are_delivered_and_unwrap_to_the_clients_types(
+    subscribe: Callable[..., Subscribed], cli: Any
+) -> None:
+    sub = subscribe(events=["contact_card.created", "contact_card.updated", "contact_card.deleted"])
+    sub.client.contact_card.create(first_name="Acme", phone_number=NUMBER)
+    sub.client.contact_card.update(phone_number=NUMBER, image_url="https://cdn.example.com/acme.png")
+    cli("lines", "release", NUMBER)
+
+    requests = sub.receiver.wait_for_count(3)
+    assert sub.receiver.verification_failures == []
+    unwrapped = [
+        sub.client.webhooks.unwrap(r.body.decode(), headers=r.headers, key=sub.subscription.signing_secret)
+        for r in requests
+    ]
+    # The clients' union is not discriminated (every account event has one shape): compare the types.
+    assert [event.event_type for event in unwrapped] == [
+        "contact_card.created",
+        "contact_card.updated",
+        "contact_card.deleted",
+    ]
+    created, updated, deleted = unwrapped
+    assert created.data.contact_card is not None and created.data.contact_card.first_name == "Acme"
+    assert updated.data.change is not None and updated.data.change.image_url is not None
+    assert updated.data.change.image_url.to == "https://cdn.example.com/acme.png"
+    assert deleted.data.phone_number == NUMBER and deleted.data.actor.type == "system"
