@@ -173,3 +173,27 @@ def test_participants_are_added_and_removed_in_groups_only(account, carrier, eve
     assert [e["data"]["handle"] for e in events("participant.added")] == [third]
     assert [e["data"]["handle"] for e in events("participant.removed")] == [OTHER]
     assert kinds(carrier) == ["participant.added", "participant.removed"]
+
+
+def test_typing_in_a_group_is_403_as_linq_answers(account, carrier):
+    acme = account(LINE)
+    group = acme.client.chats.create(from_=LINE, to=[RECIPIENT, OTHER], message=text("Hi all")).chat
+    with pytest.raises(linq.PermissionDeniedError) as refused:
+        acme.client.chats.typing.start(group.id)
+    assert refused.value.body["code"] == 2005
+    assert carrier == []
+
+
+def test_the_other_sides_typing_and_shared_card_are_events(account, cli, events):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    assert cli("sim", "typing", "--line", LINE, "--from", RECIPIENT)["dropped"] is False
+    cli("sim", "typing", "--line", LINE, "--from", RECIPIENT, "--stopped")
+    [started] = events("chat.typing_indicator.started")
+    assert started["data"]["chat_id"] == chat.id
+    assert started["data"]["actor_handle"]["handle"] == RECIPIENT
+    assert len(events("chat.typing_indicator.stopped")) == 1
+    cli("sim", "contact-card", "--line", LINE, "--from", RECIPIENT, "--first-name", "Ada", "--last-name", "L")
+    [card] = events("contact_card.received")
+    assert (card["data"]["first_name"], card["data"]["last_name"]) == ("Ada", "L")
+    assert (card["data"]["owner_handle"], card["data"]["sender_handle"]) == (LINE, RECIPIENT)

@@ -8,6 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from linq import LinqAPIV3
+from linq.types import (
+    ChatTypingIndicatorStartedWebhookEvent,
+    ContactCardCreatedWebhookEvent,
+    ContactCardDeletedWebhookEvent,
+    ContactCardReceivedWebhookEvent,
+    ContactCardUpdatedWebhookEvent,
+)
 
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.lines import service as lines
@@ -280,7 +287,40 @@ def test_contact_card_events_are_delivered_and_unwrap_to_the_clients_types(
         "contact_card.deleted",
     ]
     created, updated, deleted = unwrapped
+    for request, model in zip(
+        requests,
+        (ContactCardCreatedWebhookEvent, ContactCardUpdatedWebhookEvent, ContactCardDeletedWebhookEvent),
+        strict=True,
+    ):
+        model.model_validate(request.envelope)
     assert created.data.contact_card is not None and created.data.contact_card.first_name == "Acme"
     assert updated.data.change is not None and updated.data.change.image_url is not None
     assert updated.data.change.image_url.to == "https://cdn.example.com/acme.png"
     assert deleted.data.phone_number == NUMBER and deleted.data.actor.type == "system"
+
+
+def test_typing_and_shared_card_events_are_delivered_and_unwrap(
+    subscribe: Callable[..., Subscribed], cli: Any
+) -> None:
+    sub = subscribe(events=["chat.typing_indicator.started", "contact_card.received"])
+    other = "+12025550188"
+    chat = sub.client.chats.create(
+        from_=NUMBER, to=[other], message={"parts": [{"type": "text", "value": "Hi"}]}
+    ).chat
+    cli("sim", "typing", "--line", NUMBER, "--from", other)
+    cli("sim", "contact-card", "--line", NUMBER, "--from", other, "--first-name", "Ada")
+
+    requests = sub.receiver.wait_for_count(2)
+    assert sub.receiver.verification_failures == []
+    typing, card = (
+        sub.client.webhooks.unwrap(r.body.decode(), headers=r.headers, key=sub.subscription.signing_secret)
+        for r in requests
+    )
+    assert typing.event_type == "chat.typing_indicator.started"
+    # Each payload validates as the client's own class for its type (the union above takes the first fit).
+    ChatTypingIndicatorStartedWebhookEvent.model_validate(requests[0].envelope)
+    ContactCardReceivedWebhookEvent.model_validate(requests[1].envelope)
+    assert requests[0].envelope["data"]["chat_id"] == chat.id
+    assert requests[0].envelope["data"]["actor_handle"]["handle"] == other
+    assert card.event_type == "contact_card.received"
+    assert requests[1].envelope["data"]["sender_handle"] == other

@@ -72,6 +72,27 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class TypingReport:
+    """Another participant started (or stopped) typing in a chat with one of our lines."""
+
+    line_number: str
+    sender: str
+    started: bool
+    chat_id: str | None = None  # a group chat; None: the one-to-one chat with `sender`
+
+
+@dataclass(frozen=True)
+class SharedContactCard:
+    """Someone shared their contact card (iMessage Name and Photo Sharing) with one of our lines."""
+
+    line_number: str
+    sender: str
+    first_name: str
+    last_name: str = ""
+    media_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatAction:
     """Something our line does in a chat besides sending a message: the carrier carries it out.
 
@@ -125,6 +146,10 @@ class CarrierReports(Protocol):
     async def inbound(self, message: InboundMessage) -> str:
         """Store an inbound message; returns its id."""
         ...
+
+    async def typing(self, report: TypingReport) -> None: ...
+
+    async def contact_card(self, card: SharedContactCard) -> None: ...
 
     async def line_flagged(self, line_number: str, reason: str | None) -> None: ...
 
