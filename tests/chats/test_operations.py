@@ -233,3 +233,19 @@ def test_out_of_scope_operations_answer_404_saying_so(account):
             call()
         assert refused.value.body["message"].startswith(what), refused.value.body
         assert "out of scope" in refused.value.body["message"]
+
+
+def test_another_participants_reaction_shows_on_its_part_and_emits_events(account, cli, events):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    react = ["sim", "reaction", "--line", LINE, "--from", RECIPIENT, "--message", chat.message.id]
+    cli(*react, "--type", "love")
+    cli(*react, "--type", "love")  # a repeat changes nothing
+    [part] = acme.client.messages.retrieve(chat.message.id).parts
+    assert [(r.type, r.is_me, r.handle.handle) for r in part.reactions] == [("love", False, RECIPIENT)]
+    [added] = events("reaction.added")
+    assert (added["data"]["is_from_me"], added["data"]["from"]) == (False, RECIPIENT)
+    assert added["data"]["from_handle"]["handle"] == RECIPIENT
+    cli(*react, "--type", "love", "--remove")
+    assert acme.client.messages.retrieve(chat.message.id).parts[0].reactions == []
+    assert len(events("reaction.removed")) == 1

@@ -192,3 +192,20 @@ def test_typing_and_cards_from_a_blocked_handle_are_dropped(bridged, events):
     assert shared.json() == {"dropped": True}
     kinds = {e["event_type"] for e in events()}
     assert not kinds & {"chat.typing_indicator.started", "contact_card.received"}
+
+
+def test_the_gateway_reports_a_participants_reaction(bridged, events):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    reaction = {"line": LINE, "from": RECIPIENT, "message_id": chat.message.id, "operation": "add"}
+    answer = report(live, "reactions", {**reaction, "type": "custom", "custom_emoji": "🎉"})
+    assert (answer.status_code, answer.json()) == (200, {"dropped": False})
+    [part] = client.messages.retrieve(chat.message.id).parts
+    assert [(r.type, r.custom_emoji, r.is_me) for r in part.reactions] == [("custom", "🎉", False)]
+    [added] = events("reaction.added")
+    assert (added["data"]["reaction_type"], added["data"]["is_from_me"]) == ("custom", False)
+    assert report(live, "reactions", {**reaction, "type": "like", "part_index": 5}).status_code == 400
+    stranger = {**reaction, "from": "+12025550177", "type": "like"}
+    assert report(live, "reactions", stranger).status_code == 400  # not a participant
+    unknown = {**reaction, "message_id": "8b0f8a4e-6f5c-4f0e-9a55-3d7c1c2b9e10", "type": "like"}
+    assert report(live, "reactions", unknown).status_code == 404

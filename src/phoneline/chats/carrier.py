@@ -27,6 +27,7 @@ from phoneline.chats.models import (
     Message,
     MessageKind,
     OptOut,
+    Reaction,
 )
 from phoneline.chats.optout import opt_out_keyword
 from phoneline.chats.service import new_chat, recipients_of, uuid_or
@@ -44,13 +45,21 @@ from phoneline.events.types import (
     MessageDelivered,
     MessageRead,
     MessageReceived,
+    ReactionAdded,
+    ReactionRemoved,
     TypingStarted,
     TypingStopped,
 )
 from phoneline.lines.models import Line
 from phoneline.lines.numbers import to_e164
 from phoneline.logging import get_logger
-from phoneline.transport.base import DeliveryReport, InboundMessage, SharedContactCard, TypingReport
+from phoneline.transport.base import (
+    DeliveryReport,
+    InboundMessage,
+    ReactionReport,
+    SharedContactCard,
+    TypingReport,
+)
 
 log = get_logger("phoneline.chats")
 
@@ -178,6 +187,56 @@ async def receive_contact_card(session: AsyncSession, card: SharedContactCard) -
         "media_url": card.media_url,
     }
     outbox.emit(session, ContactCardReceived(partner_id=partner_id, line_id=line.id, document=document))
+    return True
+
+
+TAPBACKS = frozenset({"love", "like", "dislike", "laugh", "emphasize", "question", "custom"})
+
+
+async def receive_reaction(session: AsyncSession, clock: Clock, report: ReactionReport) -> bool:
+    """Another participant's tapback or custom emoji on a message of the line's chats: shown on the
+    part's `reactions`, and reaction.added / reaction.removed with `is_from_me: false`. A repeat changes
+    nothing and emits nothing. Returns False when it is dropped (a blocked sender)."""
+    line, partner_id = await _assigned_line(session, report.line_number)
+    handle = normalize_handle(report.sender, lenient=True)
+    if await blocklist.is_blocked(session, partner_id, handle):
+        return False
+    if report.type not in TAPBACKS:
+        raise InvalidParameter(f"`type` is one of {', '.join(sorted(TAPBACKS))}.")
+    emoji = report.custom_emoji if report.type == "custom" else ""
+    if report.type == "custom" and not emoji:
+        raise InvalidParameter("A `custom` reaction needs `custom_emoji`.")
+    if len(emoji) > inputs.MAX_CUSTOM_EMOJI_LENGTH:
+        raise InvalidParameter(f"`custom_emoji` is at most {inputs.MAX_CUSTOM_EMOJI_LENGTH} characters.")
+    found = await repository.get_message(session, partner_id, uuid_or(report.message_id, MessageNotFound()))
+    if found is None or found[2].id != line.id:
+        raise MessageNotFound()
+    message, chat, _line = found
+    if not 0 <= report.part_index < len(message.parts):
+        raise InvalidParameter(f"The message has no part {report.part_index}.")
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    reactor = next((h for h in handles if h.handle == handle and not h.is_me), None)
+    if reactor is None:
+        raise InvalidParameter(f"{handle} is not a participant of chat {chat.id}.")
+    existing = await repository.find_reaction(
+        session, message.id, report.part_index, handle, report.type, emoji
+    )
+    if report.added == (existing is not None):
+        return True
+    now = clock.now()
+    if report.added:
+        session.add(
+            Reaction(
+                id=uuid.uuid4(), message_id=message.id, partner_id=partner_id, part_index=report.part_index,
+                type=report.type, custom_emoji=emoji, handle=handle, is_me=False, created_at=now,
+            )
+        )  # fmt: skip
+    elif existing is not None:
+        await session.delete(existing)
+    await events.emit_reaction(
+        session, ReactionAdded if report.added else ReactionRemoved, message, chat, line, report.type,
+        emoji or None, report.part_index, schemas.handle_out(reactor).model_dump(mode="json"), now,
+    )  # fmt: skip
     return True
 
 

@@ -135,3 +135,36 @@ def sim_contact_card(
         as_json,
         lambda d: "dropped: the sender is blocked" if d["dropped"] else "reported",
     )
+
+
+@app.command("reaction")
+@command
+def sim_reaction(
+    line: str = typer.Option(..., "--line", help="The line (E.164) whose chat holds the message."),
+    sender: str = typer.Option(..., "--from", help="Who reacts (E.164 or email), a participant of the chat."),
+    message: str = typer.Option(..., "--message", help="The message's id."),
+    kind: str = typer.Option(
+        "like", "--type", help="love, like, dislike, laugh, emphasize, question, custom."
+    ),
+    part: int = typer.Option(0, "--part", help="The part reacted to."),
+    emoji: str = typer.Option("", "--emoji", help="The emoji of a `custom` reaction."),
+    remove: bool = typer.Option(False, "--remove", help="Take the reaction back."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Report another participant's reaction, as a transport does (reaction.added / reaction.removed)."""
+    from phoneline.chats import carrier as chats
+    from phoneline.clock import SystemClock
+    from phoneline.transport.base import ReactionReport
+
+    async def work(session: AsyncSession) -> Any:
+        report = ReactionReport(
+            line, sender, message, kind, added=not remove, part_index=part, custom_emoji=emoji
+        )
+        emitted = await chats.receive_reaction(session, SystemClock(), report)
+        return {"line": to_e164(line), "from": sender, "message_id": message, "dropped": not emitted}
+
+    output(
+        run_in_session(work),
+        as_json,
+        lambda d: "dropped: the sender is blocked" if d["dropped"] else "reported",
+    )

@@ -82,6 +82,19 @@ class TypingReport:
 
 
 @dataclass(frozen=True)
+class ReactionReport:
+    """Another participant added (or removed) a tapback or custom emoji on one of a chat's messages."""
+
+    line_number: str
+    sender: str
+    message_id: str
+    type: str  # love | like | dislike | laugh | emphasize | question | custom
+    added: bool = True
+    part_index: int = 0
+    custom_emoji: str = ""
+
+
+@dataclass(frozen=True)
 class SharedContactCard:
     """Someone shared their contact card (iMessage Name and Photo Sharing) with one of our lines."""
 
@@ -150,6 +163,8 @@ class CarrierReports(Protocol):
     async def typing(self, report: TypingReport) -> None: ...
 
     async def contact_card(self, card: SharedContactCard) -> None: ...
+
+    async def reaction(self, report: ReactionReport) -> None: ...
 
     async def line_flagged(self, line_number: str, reason: str | None) -> None: ...
 
