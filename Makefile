@@ -41,8 +41,10 @@ test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 		(echo "make test needs Chromium for the browser tests: install the chromium package" >&2; exit 1)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# schemathesis against phoneline's own /openapi.json with a partner key (fuzz/): fails on any 5xx, any
-# error outside the Linq envelope, any response the document does not describe. FUZZ_EXAMPLES bounds it.
+# schemathesis with a partner key (fuzz/): against phoneline's own /openapi.json, and against the Linq API
+# as linq-python defines it (its operations and response models, fuzz/client_spec.py). Fails on any 5xx,
+# any error outside the Linq envelope, any answer the document (or the client's model) does not describe,
+# and any in-scope client operation phoneline does not serve. FUZZ_EXAMPLES bounds it.
 FUZZ_EXAMPLES ?= 30
 
 fuzz: $(STAMP)

@@ -33,6 +33,7 @@ MAX_NAME_LENGTH = 200  # partner names, effect names, header names
 MAX_REASON_LENGTH = 1000  # operator reasons, carrier reasons
 MAX_CURSOR_LENGTH = 256
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_CUSTOM_EMOJI_LENGTH = 64  # a reaction's `custom_emoji` (reactions.custom_emoji)
 
 
 def unstorable_at(value: str) -> int | None:

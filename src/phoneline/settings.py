@@ -125,8 +125,10 @@ class Settings(BaseSettings):
     voice_memo_max_bytes: int = 10 * 1024 * 1024
     # How long the `vcf_url` of GET /v3/available_number stays valid (lines/vcard.py).
     vcard_link_ttl_s: int = Field(default=24 * 3600, gt=0)
-    # Linq: attachments and media parts by URL are at most 100 MB.
+    # Linq: uploaded attachments (POST /v3/attachments) are at most 100 MB ...
     attachment_max_bytes: int = 100 * 1024 * 1024
+    # ... and media parts by URL at most 10 MB (linq-python's attachments docs).
+    media_url_max_bytes: int = 10 * 1024 * 1024
     # The attachment store (attachments/store.py): empty = a local directory, served by phoneline;
     # `s3://bucket[/prefix]` = any S3-compatible store, with presigned URLs.
     attachment_store_url: str = ""

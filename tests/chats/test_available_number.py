@@ -140,3 +140,39 @@ def test_a_moved_line_leaves_its_card_with_the_old_owner(account, cli, make_part
     assert (
         linq(globex.api_key).contact_card.create(first_name="Globex", phone_number=A).first_name == "Globex"
     )
+
+
+def test_card_writes_share_a_budget_of_three_per_number_every_ten_minutes(account):
+    acme = account(A, B)
+    acme.client.contact_card.create(first_name="Acme", phone_number=A)
+    acme.client.contact_card.update(phone_number=A, last_name="Inc")
+    with pytest.raises(linq.ConflictError):
+        acme.client.contact_card.create(first_name="Again", phone_number=A)  # refused: not a write
+    acme.client.contact_card.update(phone_number=A, first_name="Acme Co")
+    with pytest.raises(linq.RateLimitError) as limited:
+        acme.client.contact_card.update(phone_number=A, first_name="Fourth")
+    assert limited.value.body["code"] == 1007
+    assert 590 <= int(limited.value.response.headers["retry-after"]) <= 600
+    with pytest.raises(linq.RateLimitError):
+        acme.client.contact_card.create(first_name="X", phone_number=A)
+    # The refused call changed nothing, and the budget is per number.
+    [card] = acme.client.contact_card.retrieve(phone_number=A).contact_cards
+    assert (card.first_name, card.last_name) == ("Acme Co", "Inc")
+    assert acme.client.contact_card.create(first_name="Acme", phone_number=B).first_name == "Acme"
+
+
+def test_card_writes_emit_created_updated_and_on_release_deleted(account, cli, events):
+    acme = account(A)
+    created = acme.client.contact_card.create(first_name="Acme", phone_number=A)
+    assert created.is_active
+    acme.client.contact_card.update(phone_number=A, last_name="Inc", first_name="Acme")
+    cli("lines", "release", A)
+    [made] = events("contact_card.created")
+    assert made["data"]["contact_card"]["first_name"] == "Acme"
+    assert "last_name" not in made["data"]["contact_card"]  # absent, as Linq sends it
+    assert (made["data"]["actor"], made["data"]["origin"]) == ({"type": "api"}, "api")
+    [changed] = events("contact_card.updated")
+    assert changed["data"]["change"] == {"last_name": {"from": None, "to": "Inc"}}  # first_name unchanged
+    [gone] = events("contact_card.deleted")
+    assert (gone["data"]["phone_number"], gone["data"]["actor"]) == (A, {"type": "system"})
+    assert gone["data"]["contact_card"]["id"] == made["data"]["contact_card"]["id"]

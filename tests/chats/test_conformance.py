@@ -24,6 +24,8 @@ class Files(BaseHTTPRequestHandler):
         "/files/sticker.webp": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPVP8 "),
         "/files/tool.exe": ("application/octet-stream", b"MZ" + b"\x00" * 100),
         "/files/renamed.png": ("application/octet-stream", b"OggS" + b"\x00" * 100),
+        # Linq: media by URL are at most 10 MB (larger files go through POST /v3/attachments).
+        "/files/big.jpg": ("image/jpeg", PHOTO + b"\x00" * (10 * 1024 * 1024)),
     }
     hits: dict[str, int] = {}
 
@@ -140,6 +142,18 @@ def test_media_types_linq_does_not_send_are_400_and_store_nothing(account, files
         acme.client.chats.messages.send(
             chat.id, message={"parts": [{"type": "media", "url": f"{files}{path}"}]}
         )
+    assert stored() == before
+
+
+def test_media_by_url_over_10_mb_is_400_pointing_at_attachments(account, files, stored):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    before = stored()
+    with pytest.raises(linq.BadRequestError) as refused:
+        acme.client.chats.messages.send(
+            chat.id, message={"parts": [{"type": "media", "url": f"{files}/files/big.jpg"}]}
+        )
+    assert "10 MB" in refused.value.body["message"] and "/v3/attachments" in refused.value.body["message"]
     assert stored() == before
 
 

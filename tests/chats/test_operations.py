@@ -173,3 +173,79 @@ def test_participants_are_added_and_removed_in_groups_only(account, carrier, eve
     assert [e["data"]["handle"] for e in events("participant.added")] == [third]
     assert [e["data"]["handle"] for e in events("participant.removed")] == [OTHER]
     assert kinds(carrier) == ["participant.added", "participant.removed"]
+
+
+def test_typing_in_a_group_is_403_as_linq_answers(account, carrier):
+    acme = account(LINE)
+    group = acme.client.chats.create(from_=LINE, to=[RECIPIENT, OTHER], message=text("Hi all")).chat
+    with pytest.raises(linq.PermissionDeniedError) as refused:
+        acme.client.chats.typing.start(group.id)
+    assert refused.value.body["code"] == 2005
+    assert carrier == []
+
+
+def test_the_other_sides_typing_and_shared_card_are_events(account, cli, events):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    assert cli("sim", "typing", "--line", LINE, "--from", RECIPIENT)["dropped"] is False
+    cli("sim", "typing", "--line", LINE, "--from", RECIPIENT, "--stopped")
+    [started] = events("chat.typing_indicator.started")
+    assert started["data"]["chat_id"] == chat.id
+    assert started["data"]["actor_handle"]["handle"] == RECIPIENT
+    assert len(events("chat.typing_indicator.stopped")) == 1
+    cli("sim", "contact-card", "--line", LINE, "--from", RECIPIENT, "--first-name", "Ada", "--last-name", "L")
+    [card] = events("contact_card.received")
+    assert (card["data"]["first_name"], card["data"]["last_name"]) == ("Ada", "L")
+    assert (card["data"]["owner_handle"], card["data"]["sender_handle"]) == (LINE, RECIPIENT)
+
+
+def test_app_card_updates_and_sticker_placement_are_refused_clearly(account, carrier):
+    """The transports carry neither (docs/api.md): each is an error in the Linq envelope, nothing sent."""
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    with pytest.raises(linq.APIStatusError) as app_card:
+        acme.client.messages.update_app_card(chat.message.id, layout={"caption": "Move 2"})
+    with pytest.raises(linq.APIStatusError) as sticker:
+        acme.client.messages.update_sticker_placement(
+            "0f6e3c57-1ad1-4c1f-9d1e-5b0d3f7a9c11", message_id=chat.message.id, placement={"x": 0.5, "y": 0.5}
+        )
+    assert (app_card.value.status_code, app_card.value.body["code"]) == (404, 1005)
+    assert "app card" in app_card.value.body["message"] and "transports" in app_card.value.body["message"]
+    assert (sticker.value.status_code, sticker.value.body["code"]) == (404, 1005)
+    assert sticker.value.body["message"].startswith("Sticker placement")
+    assert carrier == []
+
+
+def test_out_of_scope_operations_answer_404_saying_so(account):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    calls = {
+        "Polls": lambda: acme.client.chats.polls.create(
+            chat.id, poll={"question": "Lunch?", "options": ["Yes", "No"]}
+        ),
+        "Location sharing": lambda: acme.client.chats.location.retrieve(chat.id),
+        "Chat backgrounds": lambda: acme.client.chats.background.remove(chat.id),
+        "Experiences": lambda: acme.client.experiences.list(),
+        "Payments": lambda: acme.client.payments.retrieve("pay_1"),
+    }
+    for what, call in calls.items():
+        with pytest.raises(linq.NotFoundError) as refused:
+            call()
+        assert refused.value.body["message"].startswith(what), refused.value.body
+        assert "out of scope" in refused.value.body["message"]
+
+
+def test_another_participants_reaction_shows_on_its_part_and_emits_events(account, cli, events):
+    acme = account(LINE)
+    chat = acme.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat
+    react = ["sim", "reaction", "--line", LINE, "--from", RECIPIENT, "--message", chat.message.id]
+    cli(*react, "--type", "love")
+    cli(*react, "--type", "love")  # a repeat changes nothing
+    [part] = acme.client.messages.retrieve(chat.message.id).parts
+    assert [(r.type, r.is_me, r.handle.handle) for r in part.reactions] == [("love", False, RECIPIENT)]
+    [added] = events("reaction.added")
+    assert (added["data"]["is_from_me"], added["data"]["from"]) == (False, RECIPIENT)
+    assert added["data"]["from_handle"]["handle"] == RECIPIENT
+    cli(*react, "--type", "love", "--remove")
+    assert acme.client.messages.retrieve(chat.message.id).parts[0].reactions == []
+    assert len(events("reaction.removed")) == 1

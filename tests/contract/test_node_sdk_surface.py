@@ -1,5 +1,6 @@
 """The official npm client `@linqapp/sdk`, unmodified, on the surface around lines: smart number
-assignment, contact cards, blocked handles and capability checks (node --test)."""
+assignment, contact cards, blocked handles, capability checks, attachments, chats and messages (node
+--test)."""
 
 from __future__ import annotations
 
@@ -41,4 +42,4 @@ def test_node_sdk_lines_surface_contract(
             "NO_RCS_NUMBER": first_number("RCS", False),
         },
     )
-    assert passed == 7
+    assert passed == 8

@@ -149,3 +149,63 @@ def test_a_gateway_that_cannot_answer_a_capability_check_is_503_unknown(bridged,
     with pytest.raises(linq.InternalServerError) as unknown:
         client.capability.check_i_message(address=RECIPIENT)
     assert unknown.value.status_code == 503 and unknown.value.body["code"] == 4004
+
+
+def test_the_gateway_reports_typing_and_shared_contact_cards_as_linq_events(bridged, events):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    started = report(live, "typing", {"line": LINE, "from": RECIPIENT, "state": "started"})
+    assert (started.status_code, started.json()) == (200, {"dropped": False})
+    assert report(live, "typing", {"line": LINE, "from": RECIPIENT, "state": "stopped"}).status_code == 200
+    typing = [e for e in events() if e["event_type"].startswith("chat.typing_indicator.")]
+    assert [(e["event_type"], e["data"]["chat_id"]) for e in typing] == [
+        ("chat.typing_indicator.started", chat.id),
+        ("chat.typing_indicator.stopped", chat.id),
+    ]
+    assert typing[0]["data"]["actor_handle"]["handle"] == RECIPIENT
+    # Nobody types into a chat the line does not have.
+    stranger = report(live, "typing", {"line": LINE, "from": "+12025550177", "state": "started"})
+    assert stranger.status_code == 404
+
+    card = {
+        "line": LINE,
+        "from": RECIPIENT,
+        "first_name": "Ada",
+        "media_url": "https://cdn.example.com/a.jpg",
+    }
+    assert report(live, "contact_cards", card).json() == {"dropped": False}
+    [received] = events("contact_card.received")
+    assert received["data"] == {
+        "first_name": "Ada", "last_name": "", "owner_handle": LINE, "sender_handle": RECIPIENT,
+        "media_url": "https://cdn.example.com/a.jpg",
+    }  # fmt: skip
+    assert report(live, "contact_cards", {**card, "first_name": "x" * 201}).status_code == 400
+
+
+def test_typing_and_cards_from_a_blocked_handle_are_dropped(bridged, events):
+    live, client = bridged
+    client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello"))
+    client.blocked_handles.block(handle=RECIPIENT)
+    typed = report(live, "typing", {"line": LINE, "from": RECIPIENT, "state": "started"})
+    assert typed.json() == {"dropped": True}
+    shared = report(live, "contact_cards", {"line": LINE, "from": RECIPIENT, "first_name": "Ada"})
+    assert shared.json() == {"dropped": True}
+    kinds = {e["event_type"] for e in events()}
+    assert not kinds & {"chat.typing_indicator.started", "contact_card.received"}
+
+
+def test_the_gateway_reports_a_participants_reaction(bridged, events):
+    live, client = bridged
+    chat = client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hello")).chat
+    reaction = {"line": LINE, "from": RECIPIENT, "message_id": chat.message.id, "operation": "add"}
+    answer = report(live, "reactions", {**reaction, "type": "custom", "custom_emoji": "🎉"})
+    assert (answer.status_code, answer.json()) == (200, {"dropped": False})
+    [part] = client.messages.retrieve(chat.message.id).parts
+    assert [(r.type, r.custom_emoji, r.is_me) for r in part.reactions] == [("custom", "🎉", False)]
+    [added] = events("reaction.added")
+    assert (added["data"]["reaction_type"], added["data"]["is_from_me"]) == ("custom", False)
+    assert report(live, "reactions", {**reaction, "type": "like", "part_index": 5}).status_code == 400
+    stranger = {**reaction, "from": "+12025550177", "type": "like"}
+    assert report(live, "reactions", stranger).status_code == 400  # not a participant
+    unknown = {**reaction, "message_id": "8b0f8a4e-6f5c-4f0e-9a55-3d7c1c2b9e10", "type": "like"}
+    assert report(live, "reactions", unknown).status_code == 404

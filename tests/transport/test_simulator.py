@@ -37,13 +37,15 @@ def test_personas_are_a_function_of_handle_and_seed():
 def test_plans_replay_for_a_seed():
     handle = handle_with(Persona.RESPONSIVE)
     assert plan(handle, SEED, 3) == plan(handle, SEED, 3)
-    assert [s.action for s in plan(handle, SEED, 0)] == ["delivered", "read", "reply"]
+    assert [s.action for s in plan(handle, SEED, 0)] == [
+        "delivered", "read", "typing.started", "typing.stopped", "reply"
+    ]  # fmt: skip
     assert [s.action for s in plan(handle_with(Persona.BOUNCING), SEED, 0)] == ["failed"]
     assert [s.action for s in plan(handle_with(Persona.SILENT), SEED, 0)] == ["delivered"]
     opting = handle_with(Persona.OPTING_OUT)
     assert plan(opting, SEED, 0)[-1].text == OPT_OUT_TEXT
     assert all(s.action != "reply" for s in plan(opting, SEED, 1, opted_out_already=True))
-    assert all(s.action != "reply" for s in plan(handle, SEED, 0, is_group=True))
+    assert [s.action for s in plan(handle, SEED, 0, is_group=True)] == ["delivered", "read"]
 
 
 def test_cli_shows_a_handles_persona(cli, monkeypatch):
@@ -51,7 +53,9 @@ def test_cli_shows_a_handles_persona(cli, monkeypatch):
     handle = handle_with(Persona.SLOW)
     doc = cli("sim", "persona", handle)
     assert doc["persona"] == "slow" and doc["seed"] == SEED
-    assert [step["action"] for step in doc["first_message"]] == ["delivered", "read", "reply"]
+    assert [step["action"] for step in doc["first_message"]] == [
+        "delivered", "read", "typing.started", "typing.stopped", "reply"
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -62,12 +66,20 @@ def simulated(serve, make_partner, cli):
     return LinqAPIV3(api_key=partner.api_key, base_url=live.api_url, max_retries=0)
 
 
-def test_a_responsive_recipient_reads_and_replies(simulated):
-    chat = simulated.chats.create(from_=LINE, to=[handle_with(Persona.RESPONSIVE)], message=text("Hi")).chat
+def test_a_responsive_recipient_reads_types_and_replies(simulated, events):
+    recipient = handle_with(Persona.RESPONSIVE)
+    chat = simulated.chats.create(from_=LINE, to=[recipient], message=text("Hi")).chat
     messages = wait_until(lambda: len(m := list(simulated.chats.messages.list(chat.id))) == 2 and m)
     reply, sent = messages
     assert reply.is_from_me is False and reply.parts[0].value
     assert simulated.messages.retrieve(sent.id).delivery_status == "read"
+    typing = [e for e in events() if e["event_type"].startswith("chat.typing_indicator.")]
+    assert [e["event_type"] for e in typing] == [
+        "chat.typing_indicator.started", "chat.typing_indicator.stopped"
+    ]  # fmt: skip
+    assert {e["data"]["chat_id"] for e in typing} == {chat.id}
+    assert {e["data"]["actor_handle"]["handle"] for e in typing} == {recipient}
+    assert not any(e["data"]["actor_handle"]["is_me"] for e in typing)
 
 
 def test_a_bouncing_recipient_fails_delivery_with_a_code(simulated):

@@ -8,6 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from linq import LinqAPIV3
+from linq.types import (
+    ChatTypingIndicatorStartedWebhookEvent,
+    ContactCardCreatedWebhookEvent,
+    ContactCardDeletedWebhookEvent,
+    ContactCardReceivedWebhookEvent,
+    ContactCardUpdatedWebhookEvent,
+)
 
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.lines import service as lines
@@ -257,3 +264,63 @@ def test_a_change_that_rolls_back_emits_nothing(
     assert request.envelope["data"]["new_status"] == "FLAGGED"
     [delivery] = deliveries(cli, sub.subscription.id)  # the only event there ever was
     assert delivery["event_id"] == request.webhook_id
+
+
+def test_contact_card_events_are_delivered_and_unwrap_to_the_clients_types(
+    subscribe: Callable[..., Subscribed], cli: Any
+) -> None:
+    sub = subscribe(events=["contact_card.created", "contact_card.updated", "contact_card.deleted"])
+    sub.client.contact_card.create(first_name="Acme", phone_number=NUMBER)
+    sub.client.contact_card.update(phone_number=NUMBER, image_url="https://cdn.example.com/acme.png")
+    cli("lines", "release", NUMBER)
+
+    requests = sub.receiver.wait_for_count(3)
+    assert sub.receiver.verification_failures == []
+    unwrapped = [
+        sub.client.webhooks.unwrap(r.body.decode(), headers=r.headers, key=sub.subscription.signing_secret)
+        for r in requests
+    ]
+    # The clients' union is not discriminated (every account event has one shape): compare the types.
+    assert [event.event_type for event in unwrapped] == [
+        "contact_card.created",
+        "contact_card.updated",
+        "contact_card.deleted",
+    ]
+    created, updated, deleted = unwrapped
+    for request, model in zip(
+        requests,
+        (ContactCardCreatedWebhookEvent, ContactCardUpdatedWebhookEvent, ContactCardDeletedWebhookEvent),
+        strict=True,
+    ):
+        model.model_validate(request.envelope)
+    assert created.data.contact_card is not None and created.data.contact_card.first_name == "Acme"
+    assert updated.data.change is not None and updated.data.change.image_url is not None
+    assert updated.data.change.image_url.to == "https://cdn.example.com/acme.png"
+    assert deleted.data.phone_number == NUMBER and deleted.data.actor.type == "system"
+
+
+def test_typing_and_shared_card_events_are_delivered_and_unwrap(
+    subscribe: Callable[..., Subscribed], cli: Any
+) -> None:
+    sub = subscribe(events=["chat.typing_indicator.started", "contact_card.received"])
+    other = "+12025550188"
+    chat = sub.client.chats.create(
+        from_=NUMBER, to=[other], message={"parts": [{"type": "text", "value": "Hi"}]}
+    ).chat
+    cli("sim", "typing", "--line", NUMBER, "--from", other)
+    cli("sim", "contact-card", "--line", NUMBER, "--from", other, "--first-name", "Ada")
+
+    requests = sub.receiver.wait_for_count(2)
+    assert sub.receiver.verification_failures == []
+    typing, card = (
+        sub.client.webhooks.unwrap(r.body.decode(), headers=r.headers, key=sub.subscription.signing_secret)
+        for r in requests
+    )
+    assert typing.event_type == "chat.typing_indicator.started"
+    # Each payload validates as the client's own class for its type (the union above takes the first fit).
+    ChatTypingIndicatorStartedWebhookEvent.model_validate(requests[0].envelope)
+    ContactCardReceivedWebhookEvent.model_validate(requests[1].envelope)
+    assert requests[0].envelope["data"]["chat_id"] == chat.id
+    assert requests[0].envelope["data"]["actor_handle"]["handle"] == other
+    assert card.event_type == "contact_card.received"
+    assert requests[1].envelope["data"]["sender_handle"] == other

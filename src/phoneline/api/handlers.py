@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
+from phoneline.api.unsupported import unsupported_reason
 from phoneline.errors import (
     ApiError,
     InvalidBody,
@@ -95,7 +96,8 @@ def install_error_handlers(app: FastAPI, doc_base: str) -> None:
         assert isinstance(exc, StarletteHTTPException)
         error: ApiError
         if exc.status_code == 404:
-            error = NotFound(f"No such endpoint: {request.method} {request.url.path}.")
+            reason = unsupported_reason(request.method, request.url.path)
+            error = NotFound(reason or f"No such endpoint: {request.method} {request.url.path}.")
         elif exc.status_code == 405:
             allowed = [
                 m

@@ -23,10 +23,26 @@ from phoneline.chats import carrier as chats
 from phoneline.chats.ingest import CARRIER_ACTOR
 from phoneline.chats.routes import SendingDep
 from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
-from phoneline.inputs import MAX_PARTS, Handle, Identifier, MessageText, Reason, RequestModel
+from phoneline.inputs import (
+    MAX_CUSTOM_EMOJI_LENGTH,
+    MAX_PARTS,
+    Handle,
+    Identifier,
+    MessageText,
+    Name,
+    Reason,
+    RequestModel,
+    Url,
+)
 from phoneline.lines import service as lines
 from phoneline.transport import repository, signing
-from phoneline.transport.base import DeliveryReport, InboundMessage
+from phoneline.transport.base import (
+    DeliveryReport,
+    InboundMessage,
+    ReactionReport,
+    SharedContactCard,
+    TypingReport,
+)
 
 router = APIRouter(prefix="/bridge/v1", tags=["carrier bridge"], include_in_schema=False)
 
@@ -58,6 +74,31 @@ class InboundIn(RequestModel):
     parts: list[dict[str, object]] | None = Field(None, max_length=MAX_PARTS)
     chat_id: Identifier | None = None
     service: Literal["iMessage", "SMS", "RCS"] | None = None
+
+
+class TypingIn(RequestModel):
+    line: Handle
+    sender: Handle = Field(alias="from")
+    state: Literal["started", "stopped"]
+    chat_id: Identifier | None = None
+
+
+class SharedContactCardIn(RequestModel):
+    line: Handle
+    sender: Handle = Field(alias="from")
+    first_name: Name
+    last_name: Name = ""
+    media_url: Url | None = None
+
+
+class ReactionIn(RequestModel):
+    line: Handle
+    sender: Handle = Field(alias="from")
+    message_id: Identifier
+    operation: Literal["add", "remove"]
+    type: Literal["love", "like", "dislike", "laugh", "emphasize", "question", "custom"]
+    part_index: int = Field(0, ge=0, le=MAX_PARTS)
+    custom_emoji: str = Field("", max_length=MAX_CUSTOM_EMOJI_LENGTH)
 
 
 class LineStatusIn(RequestModel):
@@ -121,6 +162,33 @@ async def inbound(request: Request, sending: SendingDep, session: DbSession) -> 
     message = InboundMessage(body.line, body.sender, list(parts), chat_id=body.chat_id, service=body.service)
     stored = await chats.receive_inbound(session, sending.clock, sending.doc_base, message)
     return _json(f'{{"message_id":"{stored.id}","chat_id":"{stored.chat_id}"}}')
+
+
+@router.post("/typing")
+async def typing(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = _parse(TypingIn, await _verified(request, sending, session))
+    report = TypingReport(body.line, body.sender, body.state == "started", chat_id=body.chat_id)
+    emitted = await chats.receive_typing(session, report)
+    return _json(f'{{"dropped":{"false" if emitted else "true"}}}')
+
+
+@router.post("/contact_cards")
+async def contact_cards(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = _parse(SharedContactCardIn, await _verified(request, sending, session))
+    card = SharedContactCard(body.line, body.sender, body.first_name, body.last_name, body.media_url)
+    emitted = await chats.receive_contact_card(session, card)
+    return _json(f'{{"dropped":{"false" if emitted else "true"}}}')
+
+
+@router.post("/reactions")
+async def reactions(request: Request, sending: SendingDep, session: DbSession) -> Response:
+    body = _parse(ReactionIn, await _verified(request, sending, session))
+    report = ReactionReport(
+        body.line, body.sender, body.message_id, body.type, added=body.operation == "add",
+        part_index=body.part_index, custom_emoji=body.custom_emoji,
+    )  # fmt: skip
+    emitted = await chats.receive_reaction(session, sending.clock, report)
+    return _json(f'{{"dropped":{"false" if emitted else "true"}}}')
 
 
 @router.post("/line_status")

@@ -1,5 +1,5 @@
-"""What carriers tell phoneline about chats: inbound messages (with the opt-out keywords) and delivery
-reports. The transport's ingest, the HTTP bridge and the CLI's `sim inbound` call these; services never
+"""What carriers tell phoneline about chats: inbound messages (with the opt-out keywords), delivery
+reports, other participants' typing and the contact cards people share with a line. The transport's ingest, the HTTP bridge and the CLI's `sim inbound` call these; services never
 commit."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline import inputs
 from phoneline.chats import (
     activity,
     blocklist,
@@ -26,6 +27,7 @@ from phoneline.chats.models import (
     Message,
     MessageKind,
     OptOut,
+    Reaction,
 )
 from phoneline.chats.optout import opt_out_keyword
 from phoneline.chats.service import new_chat, recipients_of, uuid_or
@@ -37,24 +39,45 @@ from phoneline.errors import (
     NotFound,
 )
 from phoneline.events import outbox
-from phoneline.events.types import Event, MessageDelivered, MessageRead, MessageReceived
+from phoneline.events.types import (
+    ContactCardReceived,
+    Event,
+    MessageDelivered,
+    MessageRead,
+    MessageReceived,
+    ReactionAdded,
+    ReactionRemoved,
+    TypingStarted,
+    TypingStopped,
+)
 from phoneline.lines.models import Line
 from phoneline.lines.numbers import to_e164
 from phoneline.logging import get_logger
-from phoneline.transport.base import DeliveryReport, InboundMessage
+from phoneline.transport.base import (
+    DeliveryReport,
+    InboundMessage,
+    ReactionReport,
+    SharedContactCard,
+    TypingReport,
+)
 
 log = get_logger("phoneline.chats")
+
+
+async def _assigned_line(session: AsyncSession, line_number: str) -> tuple[Line, uuid.UUID]:
+    number = to_e164(line_number, what="line number")  # the carrier: lenient
+    line = await repository.line_by_number(session, number)
+    if line is None or line.partner_id is None:
+        raise NotFound(f"No line {number} is assigned to a partner.")
+    return line, line.partner_id
 
 
 async def receive_inbound(
     session: AsyncSession, clock: Clock, doc_base: str, inbound: InboundMessage
 ) -> Message:
     """Store an inbound message, apply the opt-out rule, bump counters, emit message.received."""
-    number = to_e164(inbound.line_number, what="line number")  # the carrier: lenient
-    line = await repository.line_by_number(session, number)
-    if line is None or line.partner_id is None:
-        raise NotFound(f"No line {number} is assigned to a partner.")
-    partner_id = line.partner_id
+    line, partner_id = await _assigned_line(session, inbound.line_number)
+    number = line.number
     handle = normalize_handle(inbound.sender, lenient=True)
     now = clock.now()
     if await blocklist.is_blocked(session, partner_id, handle):
@@ -112,6 +135,109 @@ async def receive_inbound(
         activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
     )  # fmt: skip
     return message
+
+
+async def receive_typing(session: AsyncSession, report: TypingReport) -> bool:
+    """Another participant's typing: emits chat.typing_indicator.started or .stopped, nothing stored.
+    Returns False when it is dropped (a blocked sender, as their messages are)."""
+    line, partner_id = await _assigned_line(session, report.line_number)
+    handle = normalize_handle(report.sender, lenient=True)
+    if await blocklist.is_blocked(session, partner_id, handle):
+        return False
+    if report.chat_id is not None:
+        found = await repository.get_chat(session, partner_id, uuid_or(report.chat_id, ChatNotFound()))
+        chat = found[0] if found is not None and found[0].line_id == line.id else None
+    else:
+        existing = await repository.chat_on_line(session, partner_id, line.id, handle)
+        chat = existing[0] if existing is not None else None
+    if chat is None:
+        # Linq shows typing only in a chat the line has; there is nothing to type into yet.
+        raise ChatNotFound()
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    typist = next((h for h in handles if h.handle == handle and not h.is_me), None)
+    if typist is None:
+        raise InvalidParameter(f"{handle} is not a participant of chat {chat.id}.")
+    event = TypingStarted if report.started else TypingStopped
+    document = {"chat_id": str(chat.id), "actor_handle": schemas.handle_out(typist).model_dump(mode="json")}
+    outbox.emit(session, event(partner_id=partner_id, line_id=line.id, document=document))
+    return True
+
+
+async def receive_contact_card(session: AsyncSession, card: SharedContactCard) -> bool:
+    """Someone shared their contact card with a line: emits contact_card.received (Linq: one event per
+    person and line, whatever chats they share; the carrier reports again when the card changes).
+    Nothing is stored. Returns False when it is dropped (a blocked sender)."""
+    line, partner_id = await _assigned_line(session, card.line_number)
+    handle = normalize_handle(card.sender, lenient=True)
+    if await blocklist.is_blocked(session, partner_id, handle):
+        return False
+    if not card.first_name.strip():
+        raise InvalidParameter("A shared contact card needs a `first_name`.")
+    if max(len(card.first_name), len(card.last_name)) > inputs.MAX_NAME_LENGTH:
+        raise InvalidParameter(
+            f"A shared contact card's names are at most {inputs.MAX_NAME_LENGTH} characters."
+        )
+    if card.media_url is not None and len(card.media_url) > inputs.MAX_URL_LENGTH:
+        raise InvalidParameter(f"`media_url` is at most {inputs.MAX_URL_LENGTH} characters.")
+    document = {
+        "first_name": card.first_name.strip(),
+        "last_name": card.last_name.strip(),
+        "owner_handle": line.number,
+        "sender_handle": handle,
+        "media_url": card.media_url,
+    }
+    outbox.emit(session, ContactCardReceived(partner_id=partner_id, line_id=line.id, document=document))
+    return True
+
+
+TAPBACKS = frozenset({"love", "like", "dislike", "laugh", "emphasize", "question", "custom"})
+
+
+async def receive_reaction(session: AsyncSession, clock: Clock, report: ReactionReport) -> bool:
+    """Another participant's tapback or custom emoji on a message of the line's chats: shown on the
+    part's `reactions`, and reaction.added / reaction.removed with `is_from_me: false`. A repeat changes
+    nothing and emits nothing. Returns False when it is dropped (a blocked sender)."""
+    line, partner_id = await _assigned_line(session, report.line_number)
+    handle = normalize_handle(report.sender, lenient=True)
+    if await blocklist.is_blocked(session, partner_id, handle):
+        return False
+    if report.type not in TAPBACKS:
+        raise InvalidParameter(f"`type` is one of {', '.join(sorted(TAPBACKS))}.")
+    emoji = report.custom_emoji if report.type == "custom" else ""
+    if report.type == "custom" and not emoji:
+        raise InvalidParameter("A `custom` reaction needs `custom_emoji`.")
+    if len(emoji) > inputs.MAX_CUSTOM_EMOJI_LENGTH:
+        raise InvalidParameter(f"`custom_emoji` is at most {inputs.MAX_CUSTOM_EMOJI_LENGTH} characters.")
+    found = await repository.get_message(session, partner_id, uuid_or(report.message_id, MessageNotFound()))
+    if found is None or found[2].id != line.id:
+        raise MessageNotFound()
+    message, chat, _line = found
+    if not 0 <= report.part_index < len(message.parts):
+        raise InvalidParameter(f"The message has no part {report.part_index}.")
+    handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    reactor = next((h for h in handles if h.handle == handle and not h.is_me), None)
+    if reactor is None:
+        raise InvalidParameter(f"{handle} is not a participant of chat {chat.id}.")
+    existing = await repository.find_reaction(
+        session, message.id, report.part_index, handle, report.type, emoji
+    )
+    if report.added == (existing is not None):
+        return True
+    now = clock.now()
+    if report.added:
+        session.add(
+            Reaction(
+                id=uuid.uuid4(), message_id=message.id, partner_id=partner_id, part_index=report.part_index,
+                type=report.type, custom_emoji=emoji, handle=handle, is_me=False, created_at=now,
+            )
+        )  # fmt: skip
+    elif existing is not None:
+        await session.delete(existing)
+    await events.emit_reaction(
+        session, ReactionAdded if report.added else ReactionRemoved, message, chat, line, report.type,
+        emoji or None, report.part_index, schemas.handle_out(reactor).model_dump(mode="json"), now,
+    )  # fmt: skip
+    return True
 
 
 async def _apply_opt_out_rule(

@@ -239,14 +239,15 @@ async def emit_reaction(
     actor: dict[str, Any],
     at: datetime,
 ) -> None:
+    """`actor` is the reacting participant's ChatHandle document: our line's (`is_me`) or another's."""
     data = {
         "chat_id": str(chat.id),
         "message_id": str(message.id),
         "part_index": part_index,
         "reaction_type": reaction_type,
         "custom_emoji": custom_emoji,
-        "is_from_me": True,
-        "from": line.number,
+        "is_from_me": bool(actor.get("is_me")),
+        "from": actor.get("handle", line.number),
         "from_handle": actor,
         "reacted_at": iso(at),
         "sticker": None,

@@ -2,8 +2,8 @@
 
 Delivery reports from in-process transports are queued here and applied in batches by the
 `delivery_report` task (chats/tasks.py), one transaction per batch, so a busy line does not pay a
-transaction per report. Inbound messages and line flags are applied at once, each in its own
-transaction.
+transaction per report. Inbound messages, typing, reactions, shared contact cards and line flags are applied at
+once, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from phoneline.chats import carrier as chats
 from phoneline.clock import Clock
 from phoneline.lines import service as lines
 from phoneline.logging import get_logger
-from phoneline.transport.base import DeliveryReport, InboundMessage
+from phoneline.transport.base import (
+    DeliveryReport,
+    InboundMessage,
+    ReactionReport,
+    SharedContactCard,
+    TypingReport,
+)
 
 log = get_logger("phoneline.transport")
 CARRIER_ACTOR = "carrier"
@@ -61,6 +67,21 @@ class Ingest:
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+    async def typing(self, report: TypingReport) -> None:
+        async with self.sessions() as session:
+            await chats.receive_typing(session, report)
+            await session.commit()
+
+    async def contact_card(self, card: SharedContactCard) -> None:
+        async with self.sessions() as session:
+            await chats.receive_contact_card(session, card)
+            await session.commit()
+
+    async def reaction(self, report: ReactionReport) -> None:
+        async with self.sessions() as session:
+            await chats.receive_reaction(session, self.clock, report)
+            await session.commit()
 
     async def line_flagged(self, line_number: str, reason: str | None) -> None:
         async with self.sessions() as session:

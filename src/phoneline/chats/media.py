@@ -102,15 +102,17 @@ async def _download(
     what: str,
     limit: int,
     keep: Callable[[bytes], Awaitable[None]] | None = None,
+    larger: str = "",
 ) -> Download:
     """Fetch `url` once under the outbound rule (at most `limit` bytes, no redirects), counting bytes;
-    `keep` receives every chunk (to write it to the attachment store).
+    `keep` receives every chunk (to write it to the attachment store); `larger` ends the too-large
+    sentence with what to do instead.
 
     A URL the outbound rule refuses is a 400 (OutboundRefused is an InvalidParameter).
     """
     allow_private = settings.allow_private_webhook_targets
     target = check_url(url, allow_private=allow_private, what=what)
-    too_large = f"The {what.removesuffix(' URL')} is larger than {limit // (1024 * 1024)} MB."
+    too_large = f"The {what.removesuffix(' URL')} is larger than {limit // (1024 * 1024)} MB{larger}."
     size, head = 0, b""
     try:
         async with asyncio.timeout(settings.media_fetch_timeout_s):
@@ -163,14 +165,16 @@ async def fetch_voice_memo(url: str, settings: Settings, transport: httpx.AsyncB
 async def fetch_media(
     url: str, settings: Settings, transport: httpx.AsyncBaseTransport, store: AttachmentStore
 ) -> Attachment:
-    """A media part given by URL, fetched once (Linq: at most 100 MB) into the attachment store, so
-    its size, type and name are known and the carrier is handed our copy."""
+    """A media part given by URL, fetched once (Linq: at most 10 MB; larger files are uploaded with
+    POST /v3/attachments) into the attachment store, so its size, type and name are known and the
+    carrier is handed our copy."""
     attachment_id = uuid.uuid4()
     key = f"fetched/{attachment_id}"
     async with store.writer(key) as write:
         download = await _download(
-            url, settings, transport, what="media URL", limit=settings.attachment_max_bytes, keep=write
-        )
+            url, settings, transport, what="media URL", limit=settings.media_url_max_bytes, keep=write,
+            larger="; upload larger files with POST /v3/attachments (up to 100 MB) and send their `attachment_id`",
+        )  # fmt: skip
     filename = _filename(download.url, "attachment")
     declared = (download.content_type or "").split(";", 1)[0].strip().lower()
     if not declared or declared == "application/octet-stream":

@@ -25,6 +25,7 @@ from phoneline.chats.models import Chat, ChatHandle, Direction, Message, Reactio
 from phoneline.clock import Clock
 from phoneline.db.base import as_utc
 from phoneline.errors import (
+    AccessDenied,
     ApiError,
     ChatNotFound,
     Conflict,
@@ -127,11 +128,13 @@ def _owner(chat: Chat, line: Line) -> dict[str, Any]:
 
 
 async def typing(carrier: Carrier, caller: Principal, chat_id: str, *, started: bool) -> None:
-    """POST/DELETE /v3/chats/{id}/typing: our line's typing indicator. Linq emits the typing events
-    for the other participants only, so nothing is recorded."""
+    """POST/DELETE /v3/chats/{id}/typing: our line's typing indicator, one-to-one chats only (Linq: a
+    group is 403). Linq emits the typing events for the other participants only: nothing is recorded."""
     async with carrier.sessions() as session:
         chat, line = await _chat(session, caller, chat_id)
         _require_active(chat, line)
+        if chat.is_group:
+            raise AccessDenied("Typing indicators are not supported in group chats.")
     await _carry_out(carrier, _action("typing.started" if started else "typing.stopped", chat, line))
 
 

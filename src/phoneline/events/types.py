@@ -164,6 +164,102 @@ class LineForwardingUpdated(Event):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class _ContactCardChange(Event):
+    """An account event about a line's contact card (Linq's account-event `data`: summary, occurred_at,
+    actor, origin, the card and its line). Fields a card lacks are absent, as Linq sends them."""
+
+    verb: ClassVar[str]
+    number: str
+    card_id: uuid.UUID
+    first_name: str
+    last_name: str | None
+    image_url: str | None
+    occurred_at: datetime
+    # Who made it: "api" (the partner) or "system" (phoneline, e.g. a line's release drops its card).
+    actor: str = "api"
+
+    @property
+    def phone_number(self) -> str:
+        return self.number
+
+    def _card(self) -> dict[str, Any]:
+        card: dict[str, Any] = {"id": str(self.card_id), "first_name": self.first_name}
+        if self.last_name is not None:
+            card["last_name"] = self.last_name
+        if self.image_url is not None:
+            card["image_url"] = self.image_url
+        return card
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "summary": f"Contact card {self.verb} for {self.number}",
+            "occurred_at": iso(self.occurred_at),
+            "actor": {"type": self.actor},
+            "origin": "api" if self.actor == "api" else "linq",
+            "phone_number": self.number,
+            "contact_card": self._card(),
+        }
+
+    @classmethod
+    def _fields(
+        cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        card = data["contact_card"]
+        return {
+            "partner_id": partner_id,
+            "line_id": line_id,
+            "number": data["phone_number"],
+            "card_id": uuid.UUID(card["id"]),
+            "first_name": card["first_name"],
+            "last_name": card.get("last_name"),
+            "image_url": card.get("image_url"),
+            "occurred_at": _moment(data["occurred_at"]),
+            "actor": data["actor"]["type"],
+        }
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(**cls._fields(partner_id, line_id, data))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactCardCreated(_ContactCardChange):
+    event_type: ClassVar[str] = "contact_card.created"
+    verb: ClassVar[str] = "created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactCardDeleted(_ContactCardChange):
+    event_type: ClassVar[str] = "contact_card.deleted"
+    verb: ClassVar[str] = "deleted"
+
+
+CARD_FIELDS = ("first_name", "last_name", "image_url")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactCardUpdated(_ContactCardChange):
+    """`change` names only the fields that changed, each `{from, to}` (Linq's contact_card.updated)."""
+
+    event_type: ClassVar[str] = "contact_card.updated"
+    verb: ClassVar[str] = "updated"
+    changes: Mapping[str, tuple[str | None, str | None]]
+
+    def data(self) -> dict[str, Any]:
+        change = {name: {"from": old, "to": new} for name, (old, new) in self.changes.items()}
+        return {**super().data(), "change": change}
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        changes = {
+            name: (value["from"], value["to"])
+            for name, value in data["change"].items()
+            if name in CARD_FIELDS
+        }
+        return cls(**cls._fields(partner_id, line_id, data), changes=changes)
+
+
 # --- chats and messages ----------------------------------------------------------------------------
 
 
@@ -242,6 +338,25 @@ class GroupIconUpdated(Document):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TypingStarted(Document):
+    """Another participant started typing (reported by the carrier); our own line's typing emits nothing."""
+
+    event_type: ClassVar[str] = "chat.typing_indicator.started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypingStopped(Document):
+    event_type: ClassVar[str] = "chat.typing_indicator.stopped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactCardReceived(Document):
+    """Someone shared their contact card with one of the partner's lines (reported by the carrier)."""
+
+    event_type: ClassVar[str] = "contact_card.received"
+
+
+@dataclass(frozen=True, kw_only=True)
 class MessageFailed(Event):
     event_type: ClassVar[str] = "message.failed"
     chat_id: uuid.UUID
@@ -286,6 +401,9 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         LineAssigned,
         LineReleased,
         LineForwardingUpdated,
+        ContactCardCreated,
+        ContactCardUpdated,
+        ContactCardDeleted,
         MessageSent,
         MessageReceived,
         MessageDelivered,
@@ -298,6 +416,9 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         ParticipantRemoved,
         GroupNameUpdated,
         GroupIconUpdated,
+        TypingStarted,
+        TypingStopped,
+        ContactCardReceived,
         ChatCreated,
     )
 }

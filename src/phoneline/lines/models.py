@@ -98,3 +98,15 @@ class ContactCard(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactCardWrite(Base):
+    """One POST or PATCH of a line's contact card, kept for Linq's per-number budget (3 per 10 minutes,
+    lines/contact_cards.py); rows older than the window are dropped on the line's next write."""
+
+    __tablename__ = "contact_card_writes"
+    __table_args__ = (Index("ix_contact_card_writes_line_written", "line_id", "written_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    written_at: Mapped[datetime] = mapped_column()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.lines.models import ContactCard, HistoryField, Line, LineHistory
+from phoneline.lines.models import ContactCard, ContactCardWrite, HistoryField, Line, LineHistory
 from phoneline.paging import Page, PageRequest, keyset_page
 
 
@@ -183,6 +183,30 @@ async def contact_cards(session: AsyncSession, partner_id: uuid.UUID) -> list[tu
     return [(card, line) for card, line in (await session.execute(query)).all()]
 
 
-async def delete_contact_card(session: AsyncSession, line_id: uuid.UUID) -> None:
-    """A card stays with its owner: a line that moves on leaves it behind (lines/service.py)."""
-    await session.execute(delete(ContactCard).where(ContactCard.line_id == line_id))
+async def delete_contact_card(session: AsyncSession, line_id: uuid.UUID) -> ContactCard | None:
+    """A card stays with its owner: a line that moves on leaves it behind (lines/service.py), and so
+    does the budget of card writes. Returns the card that was deleted, if there was one."""
+    card = await session.scalar(select(ContactCard).where(ContactCard.line_id == line_id))
+    if card is not None:
+        await session.delete(card)
+    await session.execute(delete(ContactCardWrite).where(ContactCardWrite.line_id == line_id))
+    return card
+
+
+async def card_writes_since(session: AsyncSession, line_id: uuid.UUID, since: datetime) -> list[datetime]:
+    """When the line's card was written since `since`, oldest first; older rows are dropped on the way."""
+    await session.execute(
+        delete(ContactCardWrite).where(
+            ContactCardWrite.line_id == line_id, ContactCardWrite.written_at < since
+        )
+    )
+    query = (
+        select(ContactCardWrite.written_at)
+        .where(ContactCardWrite.line_id == line_id)
+        .order_by(ContactCardWrite.written_at)
+    )
+    return list((await session.scalars(query)).all())
+
+
+def record_card_write(session: AsyncSession, line_id: uuid.UUID, at: datetime) -> None:
+    session.add(ContactCardWrite(id=uuid.uuid4(), line_id=line_id, written_at=at))

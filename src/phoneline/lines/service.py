@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from phoneline.db.base import as_utc, utcnow
 from phoneline.errors import Conflict, InvalidParameter, NotFound
 from phoneline.events import outbox
-from phoneline.events.types import LineAssigned, LineForwardingUpdated, LineReleased, LineStatusUpdated
+from phoneline.events.types import (
+    ContactCardDeleted,
+    LineAssigned,
+    LineForwardingUpdated,
+    LineReleased,
+    LineStatusUpdated,
+)
 from phoneline.lines import history, repository
 from phoneline.lines.models import (
     DEFAULT_CAPABILITIES,
@@ -136,13 +142,27 @@ def _clear_forwarding(session: AsyncSession, line: Line, *, actor: str) -> None:
         line.forwarding_number = None
 
 
+async def _drop_contact_card(session: AsyncSession, line: Line, owner: uuid.UUID) -> None:
+    # The card belongs to the partner that set it; its end is an event of theirs, made by phoneline.
+    card = await repository.delete_contact_card(session, line.id)
+    if card is not None:
+        outbox.emit(
+            session,
+            ContactCardDeleted(
+                partner_id=owner, line_id=line.id, number=line.number, card_id=card.id,
+                first_name=card.first_name, last_name=card.last_name, image_url=card.image_url,
+                occurred_at=utcnow(), actor="system",
+            ),
+        )  # fmt: skip
+
+
 async def release_line(session: AsyncSession, number: str, *, actor: str, reason: str | None = None) -> Line:
     line = await require_line(session, number, for_update=True)
     if line.partner_id is None:
         raise Conflict(f"Line {line.number} is not assigned to any partner; nothing to release.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
-    await repository.delete_contact_card(session, line.id)
+    await _drop_contact_card(session, line, previous_owner)
     history.record(session, line, HistoryField.OWNER, str(previous_owner), None, reason=reason, actor=actor)
     line.partner_id, line.assigned_at, line.updated_at = None, None, utcnow()
     _emit_ownership(session, line, previous_owner, LineReleased)
@@ -160,7 +180,7 @@ async def move_line(
         raise Conflict(f"Line {line.number} is already assigned to partner {partner.id}.")
     previous_owner = line.partner_id
     _clear_forwarding(session, line, actor=actor)
-    await repository.delete_contact_card(session, line.id)
+    await _drop_contact_card(session, line, previous_owner)
     _emit_ownership(session, line, previous_owner, LineReleased)
     now = utcnow()
     line.partner_id, line.assigned_at, line.updated_at = partner.id, now, now

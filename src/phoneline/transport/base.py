@@ -72,6 +72,40 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class TypingReport:
+    """Another participant started (or stopped) typing in a chat with one of our lines."""
+
+    line_number: str
+    sender: str
+    started: bool
+    chat_id: str | None = None  # a group chat; None: the one-to-one chat with `sender`
+
+
+@dataclass(frozen=True)
+class ReactionReport:
+    """Another participant added (or removed) a tapback or custom emoji on one of a chat's messages."""
+
+    line_number: str
+    sender: str
+    message_id: str
+    type: str  # love | like | dislike | laugh | emphasize | question | custom
+    added: bool = True
+    part_index: int = 0
+    custom_emoji: str = ""
+
+
+@dataclass(frozen=True)
+class SharedContactCard:
+    """Someone shared their contact card (iMessage Name and Photo Sharing) with one of our lines."""
+
+    line_number: str
+    sender: str
+    first_name: str
+    last_name: str = ""
+    media_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatAction:
     """Something our line does in a chat besides sending a message: the carrier carries it out.
 
@@ -125,6 +159,12 @@ class CarrierReports(Protocol):
     async def inbound(self, message: InboundMessage) -> str:
         """Store an inbound message; returns its id."""
         ...
+
+    async def typing(self, report: TypingReport) -> None: ...
+
+    async def contact_card(self, card: SharedContactCard) -> None: ...
+
+    async def reaction(self, report: ReactionReport) -> None: ...
 
     async def line_flagged(self, line_number: str, reason: str | None) -> None: ...
 

@@ -39,6 +39,7 @@ from phoneline.transport.base import (
     InboundMessage,
     OutboundMessage,
     Transport,
+    TypingReport,
 )
 
 log = get_logger("phoneline.transport")
@@ -69,6 +70,7 @@ REPLIES = (
     "What time works?",
 )
 OPT_OUT_TEXT = "STOP"
+TYPING_S = 3.0  # how long a simulated recipient types before each reply
 # Message ids remembered to ignore a repeated hand-over (at least once, docs/transport.md).
 REMEMBERED_IDS = 100_000
 
@@ -76,7 +78,7 @@ REMEMBERED_IDS = 100_000
 @dataclass(frozen=True)
 class Step:
     after_s: float  # seconds after the send, at speed 1
-    action: str  # delivered | failed | read | reply
+    action: str  # delivered | failed | read | typing.started | typing.stopped | reply
     text: str | None = None
 
 
@@ -97,9 +99,9 @@ def plan(
     reply = REPLIES[_digest(seed, handle, f"#{nth}") % len(REPLIES)]
     steps: list[Step]
     if persona is Persona.RESPONSIVE:
-        steps = [Step(2, "delivered"), Step(5, "read"), Step(20, "reply", reply)]
+        steps = [Step(2, "delivered"), Step(5, "read"), *_typed_reply(20, reply)]
     elif persona is Persona.SLOW:
-        steps = [Step(5, "delivered"), Step(600, "read"), Step(1800, "reply", reply)]
+        steps = [Step(5, "delivered"), Step(600, "read"), *_typed_reply(1800, reply)]
     elif persona is Persona.SILENT:
         steps = [Step(3, "delivered")]
     elif persona is Persona.BOUNCING:
@@ -109,8 +111,13 @@ def plan(
         if not opted_out_already:
             steps.append(Step(30, "reply", OPT_OUT_TEXT))
     if is_group:
-        steps = [step for step in steps if step.action != "reply"]
+        steps = [step for step in steps if step.action != "reply" and not step.action.startswith("typing.")]
     return steps
+
+
+def _typed_reply(at_s: float, text: str) -> list[Step]:
+    # A person types for a few seconds before the reply arrives (Linq: chat.typing_indicator.*).
+    return [Step(at_s - TYPING_S, "typing.started"), Step(at_s, "typing.stopped"), Step(at_s, "reply", text)]
 
 
 # Share of phone numbers (hash buckets below the bound) that take each service.
@@ -185,6 +192,9 @@ class SimulatorTransport(Transport):
                     )
                 elif step.action == "read":
                     await reports.read(message.message_id)
+                elif step.action.startswith("typing."):
+                    started = step.action == "typing.started"
+                    await reports.typing(TypingReport(message.line_number, handle, started))
                 else:
                     await reports.inbound(
                         InboundMessage.text(

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import LinqAPIV3, { BadRequestError, ConflictError, NotFoundError, PermissionDeniedError } from '@linqapp/sdk';
+import LinqAPIV3, {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+} from '@linqapp/sdk';
 
 function requireEnv(name) {
   const value = process.env[name];
@@ -63,6 +69,11 @@ test('a contact card is created once, updated, listed, and private to its partne
   assert.deepEqual(listed.contact_cards.map((card) => card.phone_number), [LINE_A]);
   assert.deepEqual((await partnerB.contactCard.retrieve()).contact_cards, []);
   await apiError(partnerB.contactCard.update({ phone_number: LINE_A, first_name: 'Mine' }), PermissionDeniedError);
+  // Linq's budget: POST and PATCH share 3 writes per number every 10 minutes (the 409 above spent none).
+  await partnerA.contactCard.update({ phone_number: LINE_A, first_name: 'Acme Co' });
+  const limited = await apiError(partnerA.contactCard.update({ phone_number: LINE_A, last_name: 'X' }), RateLimitError);
+  assert.equal(limited.error.error.code, 1007);
+  assert.ok(Number(limited.headers.get('retry-after')) > 0);
 });
 
 test('blocked handles: block, list, guard (403 / 2026) and unblock (the SDK has no resource: its raw methods)', async () => {
@@ -141,4 +152,29 @@ test('chat and message operations: typing, read, group name, edit, reactions, th
   assert.equal(removed.status, 'removed');
   const left = await partnerA.chats.leaveChat(group.id);
   assert.equal(left.status, 'left');
+});
+
+test('messages and chats: create, list, voice memo by attachment, share the contact card', async () => {
+  const text = (value) => ({ parts: [{ type: 'text', value }] });
+  const created = await partnerA.messages.create({ to: ['+12025550171'], message: text('Hello') });
+  const chatId = created.chat_id;
+  assert.equal(created.created_new_chat, true);
+  const listed = [];
+  for await (const chat of partnerA.chats.listChats({ to: '+12025550171' })) listed.push(chat.id);
+  assert.deepEqual(listed, [chatId]);
+  const sent = await partnerA.chats.messages.send(chatId, { message: text('Second') });
+  const messages = await partnerA.chats.messages.list(chatId);
+  assert.deepEqual(messages.messages.map((m) => m.id).sort(), [created.message.id, sent.message.id].sort());
+
+  const audio = Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypM4A '), Buffer.alloc(500, 1)]);
+  const upload = await partnerA.attachments.create({ filename: 'memo.m4a', content_type: 'audio/x-m4a', size_bytes: audio.length });
+  assert.equal((await fetch(upload.upload_url, { method: 'PUT', body: audio, headers: upload.required_headers })).status, 200);
+  const memo = await partnerA.chats.sendVoicememo(chatId, { attachment_id: upload.attachment_id });
+  assert.equal(memo.voice_memo.chat.id, chatId);
+  assert.deepEqual([memo.voice_memo.voice_memo.mime_type, memo.voice_memo.voice_memo.size_bytes], ['audio/x-m4a', audio.length]);
+
+  // The line the message was sent from needs a card (LINE_A's came from the test above).
+  if (created.from !== LINE_A) await partnerA.contactCard.create({ first_name: 'Acme', phone_number: created.from });
+  await partnerA.chats.shareContactCard(chatId);
+  await apiError(partnerB.chats.shareContactCard(chatId), NotFoundError);
 });
