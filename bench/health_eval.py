@@ -441,21 +441,30 @@ def non_healthy_share(line: LineRun) -> float:
     return sum(1 for s in samples if s[2] != "HEALTHY") / len(samples)
 
 
-def holds(line: LineRun) -> list[float]:
-    """Minutes each non-HEALTHY stretch went on showing after its drivers had all cleared (the
-    hysteresis alone: the better status waiting for its evidence or its dwell)."""
+STEPS = {"AT_RISK": 1, "CRITICAL": 2}
+
+
+def holds(line: LineRun) -> list[tuple[float, int]]:
+    """(minutes, steps) for each non-HEALTHY stretch: how long it went on showing after its drivers had
+    all cleared (the hysteresis alone: the better status waiting for its evidence or its dwell), and how
+    many steps it had to climb from there (CRITICAL to HEALTHY may wait a dwell at AT_RISK on the way)."""
     found = []
-    cleared: datetime | None = None
+    cleared: tuple[datetime, int] | None = None
     for when, _sends, status, driven in line.samples:
         if status == "HEALTHY":
             if cleared is not None:
-                found.append((when - cleared).total_seconds() / 60)
+                found.append(((when - cleared[0]).total_seconds() / 60, cleared[1]))
             cleared = None
         elif driven:
             cleared = None
         elif cleared is None:
-            cleared = when
+            cleared = (when, STEPS[status])
     return found
+
+
+def held_too_long(minutes: float, steps: int) -> bool:
+    """Longer than the method allows: a dwell per step still to climb, plus one reading."""
+    return minutes > (steps * timedelta(seconds=POLICY.recovery_dwell_s) + TICK).total_seconds() / 60
 
 
 def wilson_high(successes: int, trials: int, z: float = 1.28) -> float:
@@ -530,7 +539,10 @@ def summarize(runs: list[LineRun]) -> dict[str, Any]:
             if clean
             else None,
             "max_minutes_held_after_drivers_cleared": max(
-                (h for line in lines for h in holds(line)), default=None
+                (minutes for line in lines for minutes, _steps in holds(line)), default=None
+            ),
+            "held_too_long": sum(
+                1 for line in lines for minutes, steps in holds(line) if held_too_long(minutes, steps)
             ),
             "ever_critical": sum(1 for line in clean if any(s[2] == "CRITICAL" for s in line.samples))
             / len(clean)
@@ -550,12 +562,12 @@ def summarize(runs: list[LineRun]) -> dict[str, Any]:
 def targets(summary: dict[str, Any]) -> list[str]:
     """The issue's targets; returns what is missed."""
     missed = []
-    # A reading every TICK: a better status due at the dwell shows at the reading after it.
-    allowed = (timedelta(seconds=POLICY.recovery_dwell_s) + TICK).total_seconds() / 60
     for name, row in summary["personas"].items():
-        held = row["max_minutes_held_after_drivers_cleared"]
-        if held is not None and held > allowed:
-            missed.append(f"{name}: held non-HEALTHY {held:.0f} minutes after its drivers cleared")
+        if row["held_too_long"]:
+            missed.append(
+                f"{name}: {row['held_too_long']} times held non-HEALTHY longer than the dwell per step "
+                "(plus a reading) after the drivers cleared"
+            )
     for rule, row in summary["detection"].items():
         if row["flagged"] and (row["rate"] < 0.9 or (row["median_lead_sends"] or 0) < 20):
             missed.append(
