@@ -15,8 +15,10 @@ four; the line is not actually restricted, so its traffic goes on to the end of 
 Reports, per persona and rule set: detection (share of carrier-flagged lines that phoneline showed
 AT_RISK or CRITICAL when the flagging send was made), the median lead in sends and in time (from the start
 of the standing warning to the flag), the false alarms among lines no rule set flagged (share of time
-non-HEALTHY, share of lines ever AT_RISK, ever CRITICAL), and for recovering lines how long after their
-traffic recovered they showed HEALTHY again. `--write-docs docs/reputation.md` replaces its results section.
+non-HEALTHY, share of lines ever AT_RISK, ever CRITICAL), for recovering lines how long after their
+traffic recovered they showed HEALTHY again, and for every persona the longest a line went on showing a
+worse status after its drivers had cleared (the hysteresis alone). `--write-docs docs/reputation.md`
+replaces its results section.
 
     .venv/bin/python bench/health_eval.py [--lines 4] [--seeds 1 2 3] [--write-docs docs/reputation.md]
 """
@@ -40,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from phoneline.reputation.worker import ReputationWorker
 from pydantic import SecretStr
 from sqlalchemy import select
 from standardwebhooks import Webhook
@@ -56,13 +57,17 @@ from phoneline.lines import service as lines_service
 from phoneline.lines.models import Line
 from phoneline.partners import service as partners_service
 from phoneline.reputation.carrier_model import RULE_SETS, CarrierView, Send
+from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings
 from phoneline.transport import signing
 
 SECRET = "whsec_" + "aGVhbHRoLWV2YWwtYnJpZGdlLXNlY3JldC0zMmJ5dGVz"
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+POLICY = Settings().reputation  # the shipped method (and any PHONELINE_REPUTATION__ override)
 TICK = timedelta(minutes=10)  # the harness reads health (and flushes delivery reports) this often
-SWEEP_EVERY = timedelta(minutes=60)
+# The server sweeps every minute; every reading here is a sweep too, so a line whose better status has
+# waited out its dwell shows it at the next reading even if no message arrives (the held time below).
+SWEEP_EVERY = TICK
 MARK_START, MARK_END = "<!-- health-eval:start -->", "<!-- health-eval:end -->"
 
 
@@ -87,6 +92,9 @@ class Persona:
     name: str
     about: str
     phases: tuple[Phase, ...]
+    # Lines of this persona per `--lines`: the false-alarm target is a share of healthy lines (12 would
+    # make one unlucky line 8%), and the opt-out rule's lead is the closest to its target.
+    weight: int = 1
 
 
 PERSONAS = (
@@ -95,6 +103,7 @@ PERSONAS = (
         "1 reply per 2 sends, 1% failures, rare STOPs; keeps writing to each recipient whether they answer "
         "or not (so 3 unanswered in a row happens by chance)",
         (Phase(300, 100, reply=0.5, fail=0.01, stop=0.002),),
+        weight=3,
     ),
     Persona(
         "marginal",
@@ -110,6 +119,7 @@ PERSONAS = (
         "opt_out_heavy",
         "recipients answer STOP to 6% of sends; 35% replies",
         (Phase(300, 100, reply=0.35, fail=0.01, stop=0.06),),
+        weight=2,
     ),
     Persona(
         "stale_list",
@@ -155,7 +165,8 @@ class LineRun:
     closed: set[str] = field(default_factory=set)
     recipients: int = 0
     flags: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # rule set -> (send, when)
-    samples: list[tuple[datetime, int, str]] = field(default_factory=list)  # (when, sends, health)
+    # (when, sends, health shown, whether any driver stood: the verdict before the dwell)
+    samples: list[tuple[datetime, int, str, bool]] = field(default_factory=list)
     recovered_at: datetime | None = None  # when the traffic of the last phase began
     drivers: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # key -> ticks it stood
     first_send: datetime | None = None
@@ -215,12 +226,13 @@ class Harness:
             transport_recovery_enabled=False,
             list_cache_ttl_s=0.0,
             pair_limit=1000,
+            log_level="warning",  # the access log of every virtual request would cost more than the run
         )
         self.now = START
         self.gateway = Gateway()
         self.lines = [
             LineRun(p, i, seed, f"+1202555{n:04d}", random.Random(f"{seed}:{p.name}:{i}"), 200 + n)
-            for n, (p, i) in enumerate((p, i) for p in personas for i in range(lines_per_persona))
+            for n, (p, i) in enumerate((p, i) for p in personas for i in range(lines_per_persona * p.weight))
         ]
         self.by_number = {line.number: line for line in self.lines}
         self.events: list[tuple[datetime, int, str, Any]] = []
@@ -258,7 +270,7 @@ class Harness:
                     await lines_service.assign_line(session, line.number, partner.id, actor="health-eval")
                 await session.commit()
             self.sessions = sessions
-            self.worker = ReputationWorker(self.settings.reputation, app.state.runtime.sessions, Clock())
+            self.worker = LineHealthTask(self.settings.reputation, app.state.runtime.sessions, Clock())
             self.api = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
                 base_url="http://phoneline",
@@ -384,22 +396,21 @@ class Harness:
         if sweep:
             await self.worker.sweep()
         listing = (await self.api.get("/api/partner/v3/phone_numbers")).json()["phone_numbers"]
-        warned = []
-        for item in listing:
-            line = self.by_number[item["phone_number"]]
-            line.samples.append((self.now, line.sends, item["health_status"]["status"]))
-            if item["health_status"]["status"] != "HEALTHY":
-                warned.append(line)
+        shown = {item["phone_number"]: item["health_status"]["status"] for item in listing}
+        warned = [number for number, status in shown.items() if status != "HEALTHY"]
+        standing: dict[str, list[dict[str, Any]]] = {}
         if warned:  # what drove each warning, for the report (the operator's view of the same line)
             async with self.sessions() as session:
                 rows = await session.execute(
-                    select(Line.number, Line.health_drivers).where(
-                        Line.number.in_([w.number for w in warned])
-                    )
+                    select(Line.number, Line.health_drivers).where(Line.number.in_(warned))
                 )
-                for number, drivers in rows:
-                    for driver in drivers or []:
-                        self.by_number[number].drivers[driver["key"]] += 1
+                standing = {number: drivers or [] for number, drivers in rows}
+        for number, status in shown.items():
+            line = self.by_number[number]
+            drivers = standing.get(number, [])
+            line.samples.append((self.now, line.sends, status, bool(drivers)))
+            for driver in drivers:
+                line.drivers[driver["key"]] += 1
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -428,6 +439,42 @@ def non_healthy_share(line: LineRun) -> float:
     if not samples:
         return 0.0
     return sum(1 for s in samples if s[2] != "HEALTHY") / len(samples)
+
+
+STEPS = {"AT_RISK": 1, "CRITICAL": 2}
+
+
+def holds(line: LineRun) -> list[tuple[float, int]]:
+    """(minutes, steps) for each non-HEALTHY stretch: how long it went on showing after its drivers had
+    all cleared (the hysteresis alone: the better status waiting for its evidence or its dwell), and how
+    many steps it had to climb from there (CRITICAL to HEALTHY may wait a dwell at AT_RISK on the way)."""
+    found = []
+    cleared: tuple[datetime, int] | None = None
+    for when, _sends, status, driven in line.samples:
+        if status == "HEALTHY":
+            if cleared is not None:
+                found.append(((when - cleared[0]).total_seconds() / 60, cleared[1]))
+            cleared = None
+        elif driven:
+            cleared = None
+        elif cleared is None:
+            cleared = (when, STEPS[status])
+    return found
+
+
+def held_too_long(minutes: float, steps: int) -> bool:
+    """Longer than the method allows: a dwell per step still to climb, plus one reading."""
+    return minutes > (steps * timedelta(seconds=POLICY.recovery_dwell_s) + TICK).total_seconds() / 60
+
+
+def wilson_high(successes: int, trials: int, z: float = 1.28) -> float:
+    """How high a share may credibly be on this many lines (one-sided 90%)."""
+    if not trials:
+        return 1.0
+    rate = successes / trials
+    centre = rate + z * z / (2 * trials)
+    spread = z * (rate * (1 - rate) / trials + z * z / (4 * trials * trials)) ** 0.5
+    return min(1.0, (centre + spread) / (1 + z * z / trials))
 
 
 def summarize(runs: list[LineRun]) -> dict[str, Any]:
@@ -486,6 +533,17 @@ def summarize(runs: list[LineRun]) -> dict[str, Any]:
             / len(clean)
             if clean
             else None,
+            "ever_at_risk_at_most": wilson_high(
+                sum(1 for line in clean if any(s[2] != "HEALTHY" for s in line.samples)), len(clean)
+            )
+            if clean
+            else None,
+            "max_minutes_held_after_drivers_cleared": max(
+                (minutes for line in lines for minutes, _steps in holds(line)), default=None
+            ),
+            "held_too_long": sum(
+                1 for line in lines for minutes, steps in holds(line) if held_too_long(minutes, steps)
+            ),
             "ever_critical": sum(1 for line in clean if any(s[2] == "CRITICAL" for s in line.samples))
             / len(clean)
             if clean
@@ -504,6 +562,12 @@ def summarize(runs: list[LineRun]) -> dict[str, Any]:
 def targets(summary: dict[str, Any]) -> list[str]:
     """The issue's targets; returns what is missed."""
     missed = []
+    for name, row in summary["personas"].items():
+        if row["held_too_long"]:
+            missed.append(
+                f"{name}: {row['held_too_long']} times held non-HEALTHY longer than the dwell per step "
+                "(plus a reading) after the drivers cleared"
+            )
     for rule, row in summary["detection"].items():
         if row["flagged"] and (row["rate"] < 0.9 or (row["median_lead_sends"] or 0) < 20):
             missed.append(
@@ -552,8 +616,8 @@ def markdown(summary: dict[str, Any], command: str, seconds: float, lines: int) 
         )
     out += [
         "",
-        "| persona | lines | flagged by any rule set | unflagged lines: time non-HEALTHY | ever AT_RISK or worse | ever CRITICAL | back to HEALTHY after the traffic recovered (median / max minutes) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| persona | lines | flagged by any rule set | unflagged lines: time non-HEALTHY | ever AT_RISK or worse (at most, 90% sure) | ever CRITICAL | back to HEALTHY after the traffic recovered (median / max minutes) | longest held after its drivers cleared (minutes) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, row in summary["personas"].items():
         recovery = "-"
@@ -564,7 +628,9 @@ def markdown(summary: dict[str, Any], command: str, seconds: float, lines: int) 
             )
         out.append(
             f"| {name} | {row['lines']} | {row['flagged']} | {_fmt(row['non_healthy_time'], 'pct')} "
-            f"| {_fmt(row['ever_at_risk'], 'pct')} | {_fmt(row['ever_critical'], 'pct')} | {recovery} |"
+            f"| {_fmt(row['ever_at_risk'], 'pct')} ({_fmt(row['ever_at_risk_at_most'], 'pct')}) "
+            f"| {_fmt(row['ever_critical'], 'pct')} | {recovery} "
+            f"| {_fmt(row['max_minutes_held_after_drivers_cleared'])} |"
         )
     missed = targets(summary)
     out += ["", "Targets: " + ("all met." if not missed else "missed: " + "; ".join(missed) + "."), MARK_END]

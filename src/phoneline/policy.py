@@ -86,7 +86,14 @@ class HealthPolicy(BaseModel):
     ceiling_share_at_risk: float = Field(0.8)
 
     # --- stability --------------------------------------------------------------------------------
-    recovery_dwell_s: int = Field(900, description="A better status must hold this long before it is shown.")
+    recovery_dwell_s: int = Field(
+        900, description="A better status shows after holding this long (or after the evidence below)."
+    )
+    recovery_evidence_messages: int = Field(
+        20,
+        description="A better status shows once it has held through this many messages (sent and not "
+        "failed, or received) since the worse reading, even before the dwell is over; 0 turns it off.",
+    )
     sweep_interval_s: int = Field(
         60, description="How often every line is re-evaluated so windows roll over."
     )

@@ -107,9 +107,9 @@ class Settings(BaseSettings):
     simulator_seed: str = "phoneline"
     # Simulated delays are divided by this: 60 makes a minute pass in a second.
     simulator_speed: float = 1.0
-    # The simulator's carrier flags a line that stays CRITICAL while it keeps sending for this long,
-    # and clears its flag after the recovery period (both divided by simulator_speed).
-    simulator_flag_after_s: float = 600.0
+    # The simulator's carrier flags a line by the independent carrier model (reputation/carrier_model.py),
+    # and clears its own flag once the line has been restricted this long (divided by simulator_speed)
+    # and has recovered.
     simulator_unflag_after_s: float = 3600.0
     # http_bridge: where outbound messages are POSTed, and the whsec_ secret both directions sign with.
     bridge_url: str | None = None

@@ -171,3 +171,21 @@ def test_line_page_and_console_backlog_screenshots(
     operator.click("text=Deliveries")
     expect(operator.locator("h1")).to_have_text("Delivery backlog")
     screenshot(operator, "console-deliveries")
+
+
+def test_the_phone_health_guide_explains_the_drivers_the_evidence_and_recovery(
+    page: Page, live_server: LiveServer
+) -> None:
+    # The guide every line's doc_url points at, with the values this server runs on.
+    page.goto(f"{live_server.url}/guides/phone-health#drivers")
+    drivers = page.locator("#drivers + p + ul")
+    expect(drivers).to_contain_text("Opt-outs among recent recipients")
+    expect(drivers).to_contain_text("AT_RISK from 4%, CRITICAL from 10%")
+    expect(drivers).to_contain_text("Delivery failures")
+    expect(page.locator("#evidence + p")).to_contain_text("are chance among 40")
+    recovery = page.locator("#hysteresis + p")
+    expect(recovery).to_contain_text("20 messages (sent and not failed, or received)")
+    expect(recovery).to_contain_text("or 15 minutes have passed, whichever comes first")
+    row = page.locator("table.thresholds tr", has=page.locator("code", has_text="recovery_evidence_messages"))
+    expect(row.locator("td").nth(1)).to_have_text("20")
+    screenshot(page, "guide-phone-health")

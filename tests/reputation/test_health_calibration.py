@@ -157,3 +157,51 @@ def test_delivery_failures_are_a_rate_of_the_line_not_only_a_daily_count(bridged
     for message_id in sent[4:7]:  # 7 of 30: at least 12% on this evidence, past the carrier's 10%
         bridged.failed(message_id)
     assert bridged.health() == "CRITICAL"
+
+
+def test_two_stops_among_36_recipients_of_a_replying_line_are_chance_not_a_warning(
+    bridged: Bridged,
+) -> None:
+    # The harness's healthy lines get a STOP now and then (0.2% of sends); two among many recipients is
+    # at least 2% on this evidence, under the 4% that warns. (36: 40 within the hour would be a burst.)
+    handles = recipients(36)
+    for handle in handles:
+        bridged.send(handle)
+    for handle in handles[2:22]:
+        bridged.reply(handle)
+    for handle in handles[:2]:
+        bridged.reply(handle, "STOP")
+    assert bridged.health() == "HEALTHY"
+    assert "opt_out_handling" not in bridged.drivers()
+
+
+def test_a_blip_on_a_busy_line_clears_after_twenty_healthy_messages_not_after_the_dwell(
+    bridged: Bridged,
+) -> None:
+    # Hysteresis by evidence: a better reading shows once it has held through 20 messages, long before
+    # the 15-minute dwell a quiet line would wait.
+    first = recipients(36)[:10]
+    for handle in first:
+        bridged.send(handle)
+    for handle in first[2:6]:
+        bridged.reply(handle)
+    for handle in first[:2]:
+        bridged.reply(handle, "STOP")
+    assert bridged.health() == "AT_RISK"  # 2 of 10 recipients opted out: at least 9% on this evidence
+    more = recipients(36)[10:]
+    for handle in more:
+        bridged.send(handle)
+    for handle in more[:15]:
+        bridged.reply(handle)
+    # 2 of 36 now: the reading is HEALTHY, but the better status waits for evidence that it holds.
+    assert "opt_out_handling" not in bridged.drivers()
+    assert bridged.health() == "AT_RISK"
+    for handle in more[:10]:
+        bridged.send(handle)
+    for handle in more[:9]:
+        bridged.reply(handle)
+    assert bridged.health() == "AT_RISK"  # 19 messages since the better reading began
+    bridged.reply(more[9])
+    assert bridged.health() == "HEALTHY"  # the 20th, seconds later: no half-hour hold
+    history = bridged.cli("lines", "history", LINE)["history"]
+    assert [h["new_value"] for h in history if h["field"] == "health_status"] == ["AT_RISK", "HEALTHY"]

@@ -160,3 +160,34 @@ def test_better_waits_for_the_dwell_and_steps_back_honestly() -> None:
         state.shown, state.candidate, state.candidate_since, "HEALTHY", T0 + timedelta(minutes=62), dwell
     )
     assert (state.shown, state.candidate) == ("HEALTHY", None)
+
+
+@given(statuses, statuses, statuses, st.integers(0, 3600), st.integers(0, 60), st.integers(0, 60))
+def test_more_evidence_never_delays_a_better_status(
+    shown: str, waiting: str, computed: str, seconds: int, evidence: int, more: int
+) -> None:
+    dwell = timedelta(minutes=15)
+    now = T0 + timedelta(seconds=seconds)
+    less = settle(shown, waiting, T0, computed, now, dwell, evidence=evidence, evidence_needed=20)
+    most = settle(shown, waiting, T0, computed, now, dwell, evidence=evidence + more, evidence_needed=20)
+    assert ORDER[most.shown] <= ORDER[less.shown]
+    # and never hides a worse reading
+    assert ORDER[most.shown] >= ORDER[computed]
+
+
+@given(st.sampled_from(["AT_RISK", "CRITICAL"]), st.integers(0, 19), st.integers(0, 60))
+def test_a_blip_clears_on_the_evidence_or_at_the_dwell_whichever_is_first(
+    shown: str, evidence: int, seconds_past: int
+) -> None:
+    dwell = timedelta(minutes=15)
+    state = settle(shown, None, None, "HEALTHY", T0, dwell)  # the better reading begins
+    assert (state.shown, state.candidate) == (shown, "HEALTHY")
+    early = T0 + timedelta(seconds=60)
+    waits = settle(shown, "HEALTHY", T0, "HEALTHY", early, dwell, evidence=evidence, evidence_needed=20)
+    assert waits.shown == shown  # neither enough messages nor the dwell yet
+    clears = settle(shown, "HEALTHY", T0, "HEALTHY", early, dwell, evidence=20, evidence_needed=20)
+    assert clears.shown == "HEALTHY"  # 20 messages held it: no need to wait out the dwell
+    late = T0 + dwell + timedelta(seconds=seconds_past)
+    assert settle(shown, "HEALTHY", T0, "HEALTHY", late, dwell, evidence=0, evidence_needed=20).shown == (
+        "HEALTHY"
+    )  # a quiet line: the dwell alone

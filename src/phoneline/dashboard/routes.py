@@ -28,7 +28,15 @@ async def phone_health_guide(request: Request) -> HTMLResponse:
         (name, getattr(policy, name), field.description or "")
         for name, field in type(policy).model_fields.items()
     ]
-    return render(request, "guides/phone_health.html", title="Phone Health", thresholds=thresholds)
+    return render(
+        request,
+        "guides/phone_health.html",
+        title="Phone Health",
+        thresholds=thresholds,
+        policy=policy,
+        pacing=get_runtime(request).settings.pacing,
+        pct=lambda share: f"{share * 100:g}%",
+    )
 
 
 @router.get("/guides/errors", response_class=HTMLResponse)

@@ -32,8 +32,7 @@ EVENTS = ["phone_number.status_updated", "phone_number.assigned", "message.recei
 DEMO_DATABASE = Path("./var/demo.db")
 # Simulated seconds per real second at --speed 1: the simulator's minute passes in a second.
 SIMULATOR_SPEED = 60
-# In simulated seconds (divided by the simulator speed): 10 s and 20 s of real time at --speed 1.
-CARRIER_FLAG_AFTER_S = 600
+# In simulated seconds (divided by the simulator speed): 20 s of real time at --speed 1.
 CARRIER_UNFLAG_AFTER_S = 1200
 # Real seconds at --speed 1: how long a recovered health must hold, and how often every line is swept.
 RECOVERY_DWELL_S = 10
@@ -89,7 +88,6 @@ def demo_environment(host: str, port: int, pace: Pace) -> dict[str, str]:
         "PHONELINE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         "PHONELINE_TRANSPORT": "simulator",
         "PHONELINE_SIMULATOR_SPEED": str(SIMULATOR_SPEED * pace.speed),
-        "PHONELINE_SIMULATOR_FLAG_AFTER_S": str(CARRIER_FLAG_AFTER_S),
         "PHONELINE_SIMULATOR_UNFLAG_AFTER_S": str(CARRIER_UNFLAG_AFTER_S),
         "PHONELINE_REPUTATION__RECOVERY_DWELL_S": str(max(1, round(pace.real(RECOVERY_DWELL_S)))),
         "PHONELINE_REPUTATION__SWEEP_INTERVAL_S": str(max(1, round(pace.real(SWEEP_INTERVAL_S)))),

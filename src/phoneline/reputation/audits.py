@@ -98,7 +98,8 @@ async def complete(
         drivers = (
             Driver(
                 "other", SEVERITY_OF[score.shown], "recovering",
-                f"Signals are healthy again; the status improves once that has held for {minutes} minutes.",
+                f"Signals are healthy again; the status improves once that has held through "
+                f"{policy.recovery_evidence_messages} messages or for {minutes} minutes, whichever is first.",
             ),
         )  # fmt: skip
     shown = LineVerdict(SEVERITY_OF[score.shown], drivers)

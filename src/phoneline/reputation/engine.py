@@ -141,7 +141,12 @@ class LineScore:
 
 
 async def _settle(
-    session: AsyncSession, line: Line, signals: LineSignals, policy: HealthPolicy, now: datetime
+    session: AsyncSession,
+    line: Line,
+    signals: LineSignals,
+    policy: HealthPolicy,
+    now: datetime,
+    evidence: int,
 ) -> LineScore:
     verdict = score_line(signals, policy)
     state = settle(
@@ -151,6 +156,8 @@ async def _settle(
         verdict.status,
         now,
         timedelta(seconds=policy.recovery_dwell_s),
+        evidence=evidence,
+        evidence_needed=policy.recovery_evidence_messages,
     )
     line.health_candidate, line.health_candidate_since = state.candidate, state.candidate_since
     line.health_scored_at = now
@@ -169,7 +176,17 @@ async def rescore_loaded_lines(
 ) -> list[LineScore]:
     """Score lines already loaded (and locked) in this session."""
     signals = await line_signals(session, loaded, policy, now)
-    return [await _settle(session, line, signals[line.id], policy, now) for line in loaded]
+    # Only lines waiting to show a better status need their evidence counted (reputation/dwell.py).
+    waiting = {
+        line.id: as_utc(line.health_candidate_since)
+        for line in loaded
+        if line.health_candidate is not None and line.health_candidate_since is not None
+    }
+    evidence = await repository.messages_since(session, waiting) if policy.recovery_evidence_messages else {}
+    return [
+        await _settle(session, line, signals[line.id], policy, now, evidence.get(line.id, 0))
+        for line in loaded
+    ]
 
 
 async def rescore_lines(

@@ -1,5 +1,6 @@
 """SQL for the reputation engine: it reads the activity counters, never scans message history
-(except the one indexed burst-window count)."""
+(except two indexed (line_id, created_at) ranges: the burst window, and the messages since a line's
+better health reading began)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, bindparam, case, distinct, func, literal, select, text, tuple_, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.chats.models import Chat, ChatActivity, LineActivity, Message
+from phoneline.chats.models import Chat, ChatActivity, DeliveryStatus, LineActivity, Message
 from phoneline.jobs.lease import taken
 from phoneline.lines.models import Line
 from phoneline.reputation.models import ReputationAudit
@@ -197,6 +211,34 @@ async def burst_recipients(
         .group_by(Message.line_id)
     )
     return {line_id: int(count) for line_id, count in await session.execute(query)}
+
+
+async def messages_since(
+    session: AsyncSession, since_by_line: dict[uuid.UUID, datetime]
+) -> dict[uuid.UUID, int]:
+    """Per line, the messages it exchanged from its own moment on, failed sends left out: the evidence
+    a better health reading has held through (reputation/dwell.py). Each line's part is an indexed
+    (line_id, created_at) range; LINES_PER_STATEMENT lines a statement."""
+    counts: dict[uuid.UUID, int] = {}
+    items = list(since_by_line.items())
+    for start in range(0, len(items), LINES_PER_STATEMENT):
+        ranges = or_(
+            *(
+                and_(Message.line_id == line_id, Message.created_at >= since)
+                for line_id, since in items[start : start + LINES_PER_STATEMENT]
+            )
+        )
+        query = (
+            select(Message.line_id, func.count())
+            .where(ranges, Message.delivery_status != DeliveryStatus.FAILED.value)
+            .group_by(Message.line_id)
+        )
+        counts.update({line_id: int(count) for line_id, count in await session.execute(query)})
+    return counts
+
+
+# Two parameters a line: well under every driver's parameter limit.
+LINES_PER_STATEMENT = 500
 
 
 async def scorable_line_ids(session: AsyncSession) -> list[uuid.UUID]:
