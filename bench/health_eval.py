@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import heapq
 import json
+import os
 import random
 import shutil
 import statistics
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -648,13 +650,18 @@ def write_docs(path: Path, section: str) -> None:
     path.write_text(text)
 
 
-async def evaluate(seeds: list[int], lines: int, personas: tuple[Persona, ...]) -> list[LineRun]:
-    runs: list[LineRun] = []
-    for seed in seeds:
-        started = time.perf_counter()
-        runs += await Harness(seed, lines, personas).run()
-        print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+def run_seed(seed: int, lines: int, personas: tuple[Persona, ...]) -> list[LineRun]:
+    started = time.perf_counter()
+    runs = asyncio.run(Harness(seed, lines, personas).run())
+    print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return runs
+
+
+def evaluate(seeds: list[int], lines: int, personas: tuple[Persona, ...]) -> list[LineRun]:
+    """Every seed in a process of its own (each has its own database and clock), one per core."""
+    with ProcessPoolExecutor(max_workers=max(1, min(len(seeds), os.cpu_count() or 1))) as pool:
+        done = pool.map(run_seed, seeds, [lines] * len(seeds), [personas] * len(seeds))
+        return [run for runs in done for run in runs]
 
 
 def main() -> int:
@@ -668,7 +675,7 @@ def main() -> int:
     args = parser.parse_args()
     personas = tuple(p for p in PERSONAS if not args.persona or p.name in args.persona)
     started = time.perf_counter()
-    runs = asyncio.run(evaluate(args.seeds, args.lines, personas))
+    runs = evaluate(args.seeds, args.lines, personas)
     seconds = time.perf_counter() - started
     summary = summarize(runs)
     command = "make health-eval"
