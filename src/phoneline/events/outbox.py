@@ -31,7 +31,7 @@ def emit(session: AsyncSession, event: Event) -> OutboxEvent:
         trace_id=current_trace_id(),
     )
     session.add(row)
-    wake.work_created(session)
+    wake.work_created(session, announced_by_database=True)
     return row
 
 
@@ -50,7 +50,7 @@ async def write(session: AsyncSession, event: Event) -> None:
         "trace_id": current_trace_id(),
     }
     await session.execute(_insert_events, [row])
-    wake.work_created(session)
+    wake.work_created(session, announced_by_database=True)
 
 
 async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
@@ -69,7 +69,7 @@ async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
         for event in events
     ]
     await session.execute(_insert_events, rows)
-    wake.work_created(session)
+    wake.work_created(session, announced_by_database=True)
 
 
 def wake_after_commit(session: AsyncSession) -> None:
