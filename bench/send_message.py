@@ -361,7 +361,7 @@ def _cpu(result: dict[str, Any]) -> str:
     if "cpu_us" not in result:
         return ""
     shown = ", ".join(f"{name} {us:.0f}" for name, us in result["cpu_us"].items() if us >= 0.5)
-    if result.get("db_cpu_us") is not None:
+    if result.get("db_cpu_us") is not None and result["db_cpu_us"] >= 0.5:
         shown += f"; database {result['db_cpu_us']:.0f}"
     return shown
 
@@ -386,9 +386,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         for name, title in TITLES.items():
             if name in row:
                 r = row[name]
+                p99 = "" if r["p99_ms"] != r["p99_ms"] else f"{r['p99_ms']:.1f}"  # pgbench: none (NaN)
                 lines.append(
-                    f"| {row['database']} | {title} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
-                    f"{r['p99_ms']:.1f} | {_cpu(r)} |"
+                    f"| {row['database']} | {title} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {p99} | {_cpu(r)} |"
                 )
     lines.append("")
     for row in rows:
