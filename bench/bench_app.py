@@ -6,11 +6,14 @@ nothing of it.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from phoneline.app import create_app
 from phoneline.settings import Settings
+from round_trips import ROUND_TRIPS_PATH, install_round_trips
 from send_baseline import SEND_BASELINE_PATH, install_send_baseline
 
 BENCH_BODY_PATH = "/bench/ready-bytes"
@@ -31,11 +34,14 @@ def install_bench_routes(app: FastAPI) -> None:
         return Response(body_holder["body"], media_type="application/json")
 
     install_send_baseline(app)
+    if os.environ.get("PHONELINE_BENCH_ROUND_TRIPS") == "1":
+        # Off unless asked: counting costs every statement a callback.
+        install_round_trips(app)
 
     # Match these first: a baseline must not pay for scanning every other route (the dashboard's
     # included routers) before it is found, when the routes it is compared with are matched early.
     routes = app.router.routes
-    first = {BENCH_BODY_PATH, SEND_BASELINE_PATH}
+    first = {BENCH_BODY_PATH, SEND_BASELINE_PATH, ROUND_TRIPS_PATH}
     baseline = [route for route in routes if getattr(route, "path", None) in first]
     for route in baseline:
         routes.remove(route)

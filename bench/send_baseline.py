@@ -48,9 +48,7 @@ def install_send_baseline(app: FastAPI) -> None:
                     sent_at=now,
                 )
             )
-            outbox.emit(
-                session, MessageSent(partner_id=partner_id, line_id=line_id, document={"id": str(message_id)})
-            )
+            # The product's order (chats/service.py): the inserts, the counter upsert, then the event.
             await session.flush()
             await activity.record(
                 session,
@@ -59,6 +57,9 @@ def install_send_baseline(app: FastAPI) -> None:
                 partner_id=partner_id,
                 at=now,
                 activity=activity.Activity(outbound=1),
+            )
+            await outbox.write(
+                session, MessageSent(partner_id=partner_id, line_id=line_id, document={"id": str(message_id)})
             )
             await session.commit()
         return Response(f'{{"id":"{message_id}"}}'.encode(), status_code=202, media_type="application/json")

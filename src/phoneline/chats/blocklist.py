@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,8 +77,12 @@ async def require_not_blocked(
     session: AsyncSession, partner_id: uuid.UUID, recipients: Sequence[str]
 ) -> None:
     """The send guard (403 / 2026): a direct send to a blocked handle, or a group of blocked handles only."""
-    blocked = await repository.blocked_among(session, partner_id, recipients)
-    if blocked and len(blocked) == len(set(recipients)):
+    refuse_if_blocked(await repository.blocked_among(session, partner_id, recipients), recipients)
+
+
+def refuse_if_blocked(blocked: Collection[str], recipients: Sequence[str]) -> None:
+    """The guard's rule, for `blocked` read however (with the chat, for a one-to-one send)."""
+    if blocked and len(set(blocked)) == len(set(recipients)):
         raise RecipientBlocked(f"{sorted(blocked)[0]} is on your blocklist; unblock it to send.")
 
 

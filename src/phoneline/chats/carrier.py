@@ -80,6 +80,7 @@ async def receive_inbound(
     number = line.number
     handle = normalize_handle(inbound.sender, lenient=True)
     now = clock.now()
+    created = False
     if await blocklist.is_blocked(session, partner_id, handle):
         # Linq: dropped before it reaches webhooks. Nothing is stored; the caller gets a message that
         # was never written (its id names nothing), so transports need no second kind of answer.
@@ -103,9 +104,7 @@ async def receive_inbound(
             chat, handles = new_chat(partner_id, line, [handle], now)
             session.add(chat)
             session.add_all(handles)
-            await events.emit_chat_created(
-                session, schemas.chat_out(chat, handles, line.line_type, doc_base), chat, line
-            )
+            created = True
         else:
             chat = existing[0]
             handles = (await repository.handles_of(session, [chat.id]))[chat.id]
@@ -128,12 +127,16 @@ async def receive_inbound(
     session.add(message)
     opted_out_now = await _apply_opt_out_rule(session, chat, line, handle, content.plain_text(parts), now)
     sender = next(schemas.handle_out(h) for h in handles if h.handle == handle and not h.is_me)
-    await events.emit_message(session, MessageReceived, message, chat, line, sender, doc_base)
     await session.flush()
     await activity.record(
         session, chat_id=chat.id, line_id=line.id, partner_id=partner_id, at=now,
         activity=Activity(inbound=1, opt_outs=int(opted_out_now)),
     )  # fmt: skip
+    # The events after the counters, as a send writes them (service._write_outbound says why).
+    if created:
+        chat_view = schemas.chat_out(chat, handles, line.line_type, doc_base)
+        await events.emit_chat_created(session, chat_view, chat, line)
+    await events.emit_message(session, MessageReceived, message, chat, line, sender, doc_base)
     return message
 
 

@@ -167,8 +167,9 @@ async def emit_message(
     sender: schemas.ChatHandleOut | None,
     doc_base: str,
 ) -> None:
-    """`sender` None means our line sent the message."""
-    outbox.emit(session, message_event(event, message, chat, line, sender, doc_base))
+    """`sender` None means our line sent the message. Written now (outbox.write): after the message's
+    activity counters, never before them."""
+    await outbox.write(session, message_event(event, message, chat, line, sender, doc_base))
 
 
 def failed_event(message: MessageFields, chat: ChatFields, line: LineFields) -> MessageFailed:
@@ -188,7 +189,8 @@ def failed_event(message: MessageFields, chat: ChatFields, line: LineFields) -> 
 async def emit_chat_created(
     session: AsyncSession, chat_view: schemas.ChatOut, chat: ChatFields, line: LineFields
 ) -> None:
-    outbox.emit(
+    """Written now, like a message event: after the first message's activity counters."""
+    await outbox.write(
         session,
         ChatCreated(partner_id=chat.partner_id, line_id=line.id, document=chat_view.model_dump(mode="json")),
     )

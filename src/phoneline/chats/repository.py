@@ -130,8 +130,26 @@ _SENDING_LINE_COLUMNS = (
     Line.line_type,
     Line.created_at,
 )
+
+
+def _recipient_blocked_clause() -> Exists:
+    """Whether the chat's (one-to-one) recipient is on the chat's partner's blocklist. A group's key
+    joins its members with commas, which no blockable handle contains: false for every group."""
+    return exists().where(
+        BlockedHandle.partner_id == Chat.partner_id, BlockedHandle.handle == Chat.recipient_key
+    )
+
+
+class SendContext(NamedTuple):
+    chat: Chat
+    line: Line
+    opted_out: bool
+    # Read with the chat for a one-to-one chat; a group's members are looked up by the guard.
+    recipient_blocked: bool
+
+
 _SEND_CONTEXT = (
-    select(Chat, Line, _opted_out_clause())
+    select(Chat, Line, _opted_out_clause(), _recipient_blocked_clause())
     .join(Line, Line.id == Chat.line_id)
     .options(load_only(*_SENDING_LINE_COLUMNS, raiseload=True))
     .where(
@@ -143,11 +161,11 @@ _SEND_CONTEXT = (
 
 async def send_context(
     session: AsyncSession, partner_id: uuid.UUID, chat_id: uuid.UUID
-) -> tuple[Chat, Line, bool] | None:
+) -> SendContext | None:
     """Everything a send into a chat decides on, in one statement: the chat, its line (read now, never
-    cached, so a flag applies at once) and whether the recipient is opted out."""
+    cached, so a flag applies at once), whether the recipient is opted out and whether blocked."""
     row = (await session.execute(_SEND_CONTEXT, {"chat_id": chat_id, "partner_id": partner_id})).first()
-    return (row[0], row[1], bool(row[2])) if row else None
+    return SendContext(row[0], row[1], bool(row[2]), bool(row[3])) if row else None
 
 
 async def partner_chats_with(

@@ -268,12 +268,10 @@ def new_chat(
 async def _open_chat(
     session: AsyncSession, sender: Sender, partner_id: uuid.UUID, line: Line, recipients: list[str]
 ) -> tuple[Chat, list[ChatHandle]]:
+    """Its `chat.created` event is written by _write_outbound, after the first message's counters."""
     chat, handles = new_chat(partner_id, line, recipients, sender.clock.now())
     session.add(chat)
     session.add_all(handles)
-    await events.emit_chat_created(
-        session, schemas.chat_out(chat, handles, line.line_type, sender.doc_base), chat, line
-    )
     return chat, handles
 
 
@@ -287,9 +285,10 @@ async def _write_outbound(
     recipients: list[str],
     draft: Draft,
     opted_out: bool,
-    new_chat: bool,
+    opened: schemas.ChatOut | None = None,
 ) -> Message:
-    """Store the message, its override record, events and counters; hand it over after commit."""
+    """Store the message, its override record, events and counters; hand it over after commit.
+    `opened`: the view of the chat this message opens (_open_chat), its `chat.created` document."""
     now = sender.clock.now()
     message = Message(
         id=uuid.uuid4(),
@@ -326,9 +325,10 @@ async def _write_outbound(
                 created_at=now,
             )
         )
-    await events.emit_message(session, MessageSent, message, chat, line, None, sender.doc_base)
-    # Inserts first. The counter upserts take row locks, the line's row being the one every send on
-    # the line needs: it goes last, so it is held only until the commit.
+    # Inserts first, then the counter upsert, then the event: the upsert takes the chat's and the
+    # line's counter rows and the event the line's commit-order lock (PostgreSQL), each held until the
+    # commit. Row locks before that lock, always: the re-scoring worker holds counter rows while it
+    # takes lines' commit-order locks for its events, so the other order deadlocks with it.
     await session.flush()
     await activity.record(
         session,
@@ -336,8 +336,11 @@ async def _write_outbound(
         line_id=line.id,
         partner_id=chat.partner_id,
         at=now,
-        activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=new_chat),
+        activity=Activity(outbound=1, overrides=int(opted_out), new_conversation=opened is not None),
     )
+    if opened is not None:
+        await events.emit_chat_created(session, opened, chat, line)
+    await events.emit_message(session, MessageSent, message, chat, line, None, sender.doc_base)
     submit_after_commit(session, sender.dispatcher, handover.outbound_message(message, chat, recipients))
     return message
 
@@ -387,11 +390,12 @@ async def create_chat(
     else:
         chat = existing[0]
         handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    # One view for the response and, for a new chat, its `chat.created` event.
+    view = schemas.chat_out(chat, handles, line.line_type, sender.doc_base)
     message = await _write_outbound(
         session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
-        opted_out=opted_out, new_chat=existing is None,
+        opted_out=opted_out, opened=view if existing is None else None,
     )  # fmt: skip
-    view = schemas.chat_out(chat, handles, line.line_type, sender.doc_base)
     owner = schemas.owner_handle(chat, line.number, line.line_type)
     return schemas.ChatCreatedOut(
         chat=schemas.CreatedChatOut(**view.model_dump(), message=schemas.sent_message_out(message, owner))
@@ -409,8 +413,8 @@ async def send_to_chat(
 ) -> schemas.MessageSentOut:
     """POST /v3/chats/{id}/messages."""
     content.check_parts(body.message)
-    chat, line, opted_out = await _send_context(session, caller, chat_id)
-    await blocklist.require_not_blocked(session, caller.partner_id, recipients_of(chat))
+    chat, line, opted_out, recipient_blocked = await _send_context(session, caller, chat_id)
+    await _require_chat_not_blocked(session, caller, chat, recipient_blocked)
     await _require_pace(session, sender, caller, line, new_conversation=False)
     draft = replace(
         await _draft(session, caller.partner_id, body.message, chat, fetched), idempotency_key=idempotency_key
@@ -420,7 +424,7 @@ async def send_to_chat(
     await sender.limiter.acquire(line.number, recipients)
     message = await _write_outbound(
         session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
-        opted_out=opted_out, new_chat=False,
+        opted_out=opted_out,
     )  # fmt: skip
     owner = schemas.owner_handle(chat, line.number, line.line_type)
     return schemas.MessageSentOut(chat_id=chat.id, message=schemas.sent_message_out(message, owner))
@@ -432,20 +436,33 @@ async def _send_context(
     chat_id: str,
     *,
     before_guards: Callable[[Line], Awaitable[None]] | None = None,
-) -> tuple[Chat, Line, bool]:
-    """The chat, its line and the opt-out state, after guards 1 and 2."""
+) -> tuple[Chat, Line, bool, bool]:
+    """The chat, its line, the opt-out state and whether a one-to-one recipient is blocked (read in the
+    same statement, for guard 3), after guards 1 and 2."""
     parsed = uuid_or(chat_id, ChatNotFound())
     found = await repository.send_context(session, caller.partner_id, parsed)
     if found is None:
         raise ChatNotFound()
-    chat, line, opted_out = found
+    chat, line, opted_out, recipient_blocked = found
     if before_guards is not None:
         await before_guards(line)
     require_own_line(caller, line, line.number)
     _require_can_send(line)
     if chat.left_at is not None:
         raise InvalidParameter("Your line left this group chat; it cannot send to it any more.")
-    return chat, line, opted_out and not chat.is_group
+    return chat, line, opted_out and not chat.is_group, recipient_blocked
+
+
+async def _require_chat_not_blocked(
+    session: AsyncSession, caller: Principal, chat: Chat, recipient_blocked: bool
+) -> None:
+    """Guard 3 for a send into a chat: a one-to-one recipient's state came with the chat; a group's
+    members are looked up."""
+    recipients = recipients_of(chat)
+    if chat.is_group:
+        await blocklist.require_not_blocked(session, caller.partner_id, recipients)
+    else:
+        blocklist.refuse_if_blocked(recipients if recipient_blocked else [], recipients)
 
 
 async def _voice_memo_context(
@@ -466,9 +483,11 @@ async def _voice_memo_context(
         require_own_line(caller, mine, body.from_)
         raise InvalidParameter(f"`from` must be the chat's line, {line.number}.")
 
-    chat, line, opted_out = await _send_context(session, caller, chat_id, before_guards=check_stray_from)
+    chat, line, opted_out, recipient_blocked = await _send_context(
+        session, caller, chat_id, before_guards=check_stray_from
+    )
     recipients = recipients_of(chat)
-    await blocklist.require_not_blocked(session, caller.partner_id, recipients)
+    await _require_chat_not_blocked(session, caller, chat, recipient_blocked)
     _require_not_opted_out(recipients, opted_out, body.override_optout)
     await sender.limiter.check(line.number, recipients)
     return chat, line, opted_out, recipients
@@ -518,7 +537,7 @@ async def send_voice_memo(
     )  # fmt: skip
     message = await _write_outbound(
         session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
-        opted_out=opted_out, new_chat=False,
+        opted_out=opted_out,
     )  # fmt: skip
     handles = (await repository.handles_of(session, [chat.id]))[chat.id]
     return schemas.VoiceMemoSentOut(
@@ -592,9 +611,10 @@ async def auto_send(
         chat, handles = await _open_chat(session, sender, caller.partner_id, line, recipients)
     else:
         handles = (await repository.handles_of(session, [chat.id]))[chat.id]
+    opened = schemas.chat_out(chat, handles, line.line_type, sender.doc_base) if pick.chat is None else None
     message = await _write_outbound(
         session, sender, caller, chat=chat, line=line, recipients=recipients, draft=draft,
-        opted_out=opted_out, new_chat=pick.chat is None,
+        opted_out=opted_out, opened=opened,
     )  # fmt: skip
     owner = schemas.owner_handle(chat, line.number, line.line_type)
     return schemas.AutoSentOut.model_validate(
