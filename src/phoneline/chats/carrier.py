@@ -284,9 +284,9 @@ async def load_report_targets(session: AsyncSession, reports: list[DeliveryRepor
     return await repository.report_targets(session, ids)
 
 
-def _line_of(rows: ReportTargets, report: DeliveryReport) -> uuid.UUID:
+def _line_and_chat(rows: ReportTargets, report: DeliveryReport) -> tuple[uuid.UUID, uuid.UUID]:
     found = rows.get(uuid_or(report.message_id, MessageNotFound()))
-    return found.line.id if found is not None else _NO_LINE
+    return (found.line.id, found.chat.id) if found is not None else (_NO_LINE, _NO_LINE)
 
 
 _NO_LINE = uuid.UUID(int=0)
@@ -308,9 +308,10 @@ async def apply_delivery_reports(
     rows = dict(targets if targets is not None else await load_report_targets(session, reports))
     changed: dict[uuid.UUID, repository.ReportedMessage] = {}
     emitted: list[Event] = []
-    # Line by line, in line-id order (each message's reports keep theirs): every row and lock the batch
-    # takes is then taken in the same order as by any other batch, so two batches cannot deadlock.
-    for report in sorted(reports, key=lambda report: _line_of(rows, report)):
+    # By line, then chat, in id order (each message's reports keep theirs): every counter row and line
+    # lock the batch takes is then taken in the same order as by any other batch, so two batches
+    # cannot deadlock.
+    for report in sorted(reports, key=lambda report: _line_and_chat(rows, report)):
         message_id = uuid_or(report.message_id, MessageNotFound())
         found = rows.get(message_id)
         if found is None or report.status not in _TRANSITIONS:

@@ -40,7 +40,7 @@ def emit(session: AsyncSession, event: Event) -> OutboxEvent:
 async def write(session: AsyncSession, event: Event) -> None:
     """Write one event now, in one statement without an ORM object (the send path).
 
-    On PostgreSQL the insert takes the line's commit-order lock (migration 0007) until the commit, so
+    On PostgreSQL the insert takes the line's commit-order lock (migrations 0007 and 0010) until the commit, so
     a transaction writes its event after its row locks: the counter rows a send upserts are also
     claimed by the re-scoring worker, which takes that lock for its own events while holding them.
     """
