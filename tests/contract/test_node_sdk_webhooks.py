@@ -34,6 +34,12 @@ def test_node_sdk_webhook_subscriptions_contract(
     )
     cli("lines", "flag", NUMBER)
     [delivery] = receiver.wait_for_count(1)
+    # An account event: a subscription to webhook_subscription.created hears its own creation.
+    account_receiver = make_receiver()
+    watcher = app.linq(partner_a.api_key).webhook_subscriptions.create(
+        target_url=account_receiver.url + "/account", subscribed_events=["webhook_subscription.created"]
+    )
+    [account_delivery] = account_receiver.wait_for_count(1)
 
     passed = run_node_tests(
         "webhook_subscriptions.test.mjs",
@@ -45,6 +51,10 @@ def test_node_sdk_webhook_subscriptions_contract(
             "DELIVERY_BODY": delivery.body.decode(),
             "DELIVERY_HEADERS": json.dumps(delivery.headers),
             "DELIVERY_SECRET": subscription.signing_secret,
+            "ACCOUNT_DELIVERY_BODY": account_delivery.body.decode(),
+            "ACCOUNT_DELIVERY_HEADERS": json.dumps(account_delivery.headers),
+            "ACCOUNT_DELIVERY_SECRET": watcher.signing_secret,
+            "ACCOUNT_SUBSCRIPTION_ID": watcher.id,
         },
     )
-    assert passed == 4, "expected 4 passing node tests (the delivery test ran, not skipped)"
+    assert passed == 5, "expected 5 passing node tests (the delivery tests ran, not skipped)"

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from linq.types import WebhookSubscriptionDisabledWebhookEvent
 from playwright.sync_api import Page, expect
 
 from phoneline.db.engine import create_engine, create_sessionmaker
@@ -241,3 +242,33 @@ def live_server_subscription(settings: Settings, partner_id: str, wanted: Subscr
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, work()).result()
+
+
+def test_pausing_in_the_portal_emits_the_disabled_event_from_the_dashboard(
+    page: Page,
+    start_app: Callable[..., App],
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+) -> None:
+    app = start_app(**FAST)
+    acme = make_partner("Acme")
+    client = app.linq(acme.api_key)
+    watcher_inbox = make_receiver()
+    watcher = client.webhook_subscriptions.create(
+        target_url=watcher_inbox.url + "/watch", subscribed_events=["webhook_subscription.disabled"]
+    )
+    watcher_inbox.verify_with(watcher.signing_secret)
+    paused = client.webhook_subscriptions.create(
+        target_url="https://hooks.example.com/paused", subscribed_events=[STATUS]
+    )
+    log_in_partner(page, served(app), acme.api_key)
+
+    page.goto(f"{app.url}/dashboard/webhooks")
+    page.locator(f"tr[data-subscription='{paused.id}'] button[data-action=pause]").click()
+
+    [request] = watcher_inbox.wait_for_count(1)
+    assert watcher_inbox.verification_failures == []
+    event = WebhookSubscriptionDisabledWebhookEvent.model_validate(request.envelope)
+    assert event.data.webhook_subscription is not None
+    assert event.data.webhook_subscription.id == paused.id
+    assert (event.data.actor.type, event.data.origin) == ("api", "dashboard")

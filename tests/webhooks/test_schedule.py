@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from linq import LinqAPIV3
+from linq.types import WebhookSubscriptionDisabledWebhookEvent
 
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.settings import Settings
@@ -186,3 +187,39 @@ def test_one_success_resets_the_failure_window(
     # Failing since hour 21 (the success at hour 20 ended the earlier run): 23 hours, still active.
     assert len(receiver.snapshot()) == 4
     assert linq(partner.api_key).webhook_subscriptions.retrieve(subscription.id).is_active is True
+
+
+def test_the_failure_window_disable_reaches_the_partners_other_subscriptions_as_a_system_change(
+    settings: Settings,
+    make_receiver: Callable[..., Receiver],
+    make_partner: Callable[[str], PartnerAccount],
+    linq: Callable[[str], LinqAPIV3],
+    cli: Any,
+) -> None:
+    failing_inbox, watcher_inbox = make_receiver(lambda _request, _count: Reply(503)), make_receiver()
+    partner = make_partner("Acme")
+    cli("lines", "assign", NUMBER, "--partner", partner.id)
+    client = linq(partner.api_key)
+    failing = client.webhook_subscriptions.create(
+        target_url=failing_inbox.url + "/hook", subscribed_events=[STATUS]
+    )
+    watcher = client.webhook_subscriptions.create(
+        target_url=watcher_inbox.url + "/watch", subscribed_events=["webhook_subscription.disabled"]
+    )
+    quick = Settings(webhook_retry_delays="", webhook_retry_jitter=0.0)
+    clock = ManualClock()
+    start = clock.now()
+    for hours, action in ((0, "flag"), (24.1, "unflag")):
+        clock.current = start + timedelta(hours=hours)
+        cli("lines", action, NUMBER)
+        drain(quick, clock)
+
+    # Signed 24 hours ahead of the wall clock, so no verifier would accept it here; the type is checked.
+    [request] = watcher_inbox.snapshot()
+    assert request.headers["x-webhook-subscription-id"] == watcher.id
+    event = WebhookSubscriptionDisabledWebhookEvent.model_validate(request.envelope)
+    assert event.data.webhook_subscription is not None
+    assert event.data.webhook_subscription.id == failing.id
+    assert (event.data.actor.type, event.data.origin) == ("system", "linq")
+    assert "every delivery failed for 24 hours" in event.data.summary
+    assert len(failing_inbox.snapshot()) == 2

@@ -26,6 +26,7 @@ from phoneline.webhooks import partner_log, subscriptions
 from phoneline.webhooks.events import EVENT_TYPES
 from phoneline.webhooks.models import DeliveryState
 from phoneline.webhooks.schemas import SubscriptionCreate, SubscriptionUpdate
+from phoneline.webhooks.subscriptions import BY_DASHBOARD
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PartnerPage = Annotated[Principal, Depends(partner_session)]
@@ -143,7 +144,10 @@ async def create_subscription(
     )  # fmt: skip
     try:
         subscription, secret = await perform(
-            request, lambda s: subscriptions.create_subscription(s, settings, partner.partner_id, wanted)
+            request,
+            lambda s: subscriptions.create_subscription(
+                s, settings, partner.partner_id, wanted, BY_DASHBOARD
+            ),
         )
     except ApiError as error:
         flash(request, error.message, "error")
@@ -191,7 +195,7 @@ async def update_subscription(
         await perform(
             request,
             lambda s: subscriptions.update_subscription(
-                s, settings, partner.partner_id, subscription_id, change
+                s, settings, partner.partner_id, subscription_id, change, BY_DASHBOARD
             ),
         )
     except ApiError as error:
@@ -224,7 +228,9 @@ async def subscription_action(
             change = SubscriptionUpdate(is_active=action == "resume")
             await perform(
                 request,
-                lambda s: subscriptions.update_subscription(s, settings, pid, subscription_id, change),
+                lambda s: subscriptions.update_subscription(
+                    s, settings, pid, subscription_id, change, BY_DASHBOARD
+                ),
             )
             flash(request, "Subscription paused: nothing is delivered until you resume it (replay fills the gap)."
                   if action == "pause" else "Subscription resumed.")  # fmt: skip
@@ -236,7 +242,9 @@ async def subscription_action(
                 subscription=subscription,
             )  # fmt: skip
         elif action == "delete":
-            await perform(request, lambda s: subscriptions.delete_subscription(s, pid, subscription_id))
+            await perform(
+                request, lambda s: subscriptions.delete_subscription(s, pid, subscription_id, BY_DASHBOARD)
+            )
             flash(request, "Subscription deleted; its delivery log stays readable below.")
         elif action == "test":
             queued = await perform(

@@ -30,6 +30,9 @@ class Event:
     """Who the event is for, and the line whose order it keeps (None: not about one line)."""
 
     event_type: ClassVar[str]
+    # False for account events that concern no line at all: a subscription's line filter (which
+    # selects lines) does not hold them back.
+    line_scoped: ClassVar[bool] = True
     partner_id: uuid.UUID
     line_id: uuid.UUID | None = None
 
@@ -394,6 +397,178 @@ class MessageFailed(Event):
         )
 
 
+# --- webhook subscriptions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SubscriptionChange(Event):
+    """An account event about one of the partner's webhook subscriptions (Linq's account-event `data`:
+    summary, occurred_at, actor, origin, the subscription; `change` on updates). It names no line, so
+    it carries `line_id` None and is ordered by nothing but its sequence number."""
+
+    line_scoped: ClassVar[bool] = False
+    verb: ClassVar[str]
+    subscription_id: uuid.UUID
+    target_url: str  # without credentials, query string or fragment, as Linq shows it
+    occurred_at: datetime
+    actor: str = "api"  # "api" (an API key, also behind the dashboard) or "system" (phoneline itself)
+    origin: str = "api"  # "api", "dashboard" or "linq" (a system change)
+    detail: str | None = None  # why, for the summary (a subscription phoneline disabled)
+
+    def _summary_prefix(self) -> str:
+        return f"Webhook subscription {self.verb} for {self.target_url}"
+
+    def _subscription(self) -> dict[str, Any]:
+        return {"id": str(self.subscription_id), "target_url": self.target_url}
+
+    def _change(self) -> tuple[Any, Any] | None:
+        """(from, to) on update events; None on created, deleted, enabled and disabled."""
+        return None
+
+    def data(self) -> dict[str, Any]:
+        summary = self._summary_prefix() + (f": {self.detail}" if self.detail else "")
+        data: dict[str, Any] = {
+            "summary": summary,
+            "occurred_at": iso(self.occurred_at),
+            "actor": {"type": self.actor},
+            "origin": self.origin,
+            "webhook_subscription": self._subscription(),
+        }
+        change = self._change()
+        if change is not None:
+            data["change"] = {"from": change[0], "to": change[1]}
+        return data
+
+    @classmethod
+    def _fields(
+        cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        subscription = data["webhook_subscription"]
+        fields = {
+            "partner_id": partner_id,
+            "line_id": line_id,
+            "subscription_id": uuid.UUID(subscription["id"]),
+            "target_url": subscription["target_url"],
+            "occurred_at": _moment(data["occurred_at"]),
+            "actor": data["actor"]["type"],
+            "origin": data["origin"],
+        }
+        prefix = f"Webhook subscription {cls.verb} for {subscription['target_url']}: "
+        if str(data["summary"]).startswith(prefix):
+            fields["detail"] = str(data["summary"])[len(prefix) :]
+        return fields
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        return cls(**cls._fields(partner_id, line_id, data))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionCreated(_SubscriptionChange):
+    event_type: ClassVar[str] = "webhook_subscription.created"
+    verb: ClassVar[str] = "created"
+    events: tuple[str, ...]
+
+    def _subscription(self) -> dict[str, Any]:
+        return {**super()._subscription(), "events": list(self.events)}
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        events = tuple(data["webhook_subscription"]["events"])
+        return cls(**cls._fields(partner_id, line_id, data), events=events)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionDeleted(_SubscriptionChange):
+    event_type: ClassVar[str] = "webhook_subscription.deleted"
+    verb: ClassVar[str] = "deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionEnabled(_SubscriptionChange):
+    event_type: ClassVar[str] = "webhook_subscription.enabled"
+    verb: ClassVar[str] = "enabled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionDisabled(_SubscriptionChange):
+    """By the partner, or by phoneline (actor `system`) after a 410 or the failure window."""
+
+    event_type: ClassVar[str] = "webhook_subscription.disabled"
+    verb: ClassVar[str] = "disabled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SubscriptionUpdate(_SubscriptionChange):
+    """An update event: `change` is {from, to} of one setting, null meaning none."""
+
+    previous: Any
+    current: Any
+
+    def _change(self) -> tuple[Any, Any]:
+        return self.previous, self.current
+
+    @classmethod
+    def from_data(cls, partner_id: uuid.UUID, line_id: uuid.UUID | None, data: Mapping[str, Any]) -> Self:
+        change = data["change"]
+        return cls(**cls._fields(partner_id, line_id, data), previous=change["from"], current=change["to"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionTargetUrlChanged(_SubscriptionUpdate):
+    """`change`: the previous and the new target URL, shown like `target_url`."""
+
+    event_type: ClassVar[str] = "webhook_subscription.target_url_changed"
+    verb: ClassVar[str] = "target URL changed"
+    previous: str
+    current: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionEventsUpdated(_SubscriptionUpdate):
+    """`change`: the subscribed event types before and after, as lists."""
+
+    event_type: ClassVar[str] = "webhook_subscription.events.updated"
+    verb: ClassVar[str] = "events updated"
+    previous: list[str]
+    current: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionPhoneNumbersUpdated(_SubscriptionUpdate):
+    """`change`: the line filter before and after, a list of E.164 numbers or null (every line)."""
+
+    event_type: ClassVar[str] = "webhook_subscription.phone_numbers.updated"
+    verb: ClassVar[str] = "phone numbers updated"
+    previous: list[str] | None
+    current: list[str] | None
+
+
+# The routing headers, as one `change` value: {"routing_id_header": ..., "routing_key_header": ...}
+# (a name or null each), or null when neither is set.
+RoutingHeaders = dict[str, str | None] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionRoutingHeadersSet(_SubscriptionUpdate):
+    """A routing header was set or renamed; `change.from` is null when none was set before."""
+
+    event_type: ClassVar[str] = "webhook_subscription.routing_headers_set"
+    verb: ClassVar[str] = "routing headers set"
+    previous: RoutingHeaders
+    current: RoutingHeaders
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscriptionRoutingHeadersCleared(_SubscriptionUpdate):
+    """Both routing headers are now unset; `change.to` is null."""
+
+    event_type: ClassVar[str] = "webhook_subscription.routing_headers_cleared"
+    verb: ClassVar[str] = "routing headers cleared"
+    previous: RoutingHeaders
+    current: RoutingHeaders = None
+
+
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -420,6 +595,15 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         TypingStopped,
         ContactCardReceived,
         ChatCreated,
+        WebhookSubscriptionCreated,
+        WebhookSubscriptionDeleted,
+        WebhookSubscriptionEnabled,
+        WebhookSubscriptionDisabled,
+        WebhookSubscriptionTargetUrlChanged,
+        WebhookSubscriptionEventsUpdated,
+        WebhookSubscriptionPhoneNumbersUpdated,
+        WebhookSubscriptionRoutingHeadersSet,
+        WebhookSubscriptionRoutingHeadersCleared,
     )
 }
 

@@ -8,7 +8,8 @@ EVENTS_DOC_URL = "https://docs.linqapp.com/channel/imessage/guides/webhooks/even
 API_VERSION = "v3"
 
 # Every event type a subscription may name (the clients' WebhookEventType, in their order). phoneline
-# emits the phone_number.* ones; the rest are accepted so a subscription written for Linq keeps working.
+# emits those with a class in events/types.py; the rest are accepted so a subscription written for Linq
+# keeps working.
 EVENT_TYPES: tuple[str, ...] = (
     "message.sent",
     "message.received",

@@ -1,7 +1,8 @@
 """Fan-out: each outbox event becomes one delivery per matching active subscription of its partner.
 
 A subscription matches when `subscribed_events` names the event type and its `phone_numbers` filter
-(when set) names the event's line.
+(when set) names the event's line. The filter selects lines, so an event that concerns no line at all
+(an account event such as `webhook_subscription.created`) is not held back by it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.events.types import EVENT_CLASSES
 from phoneline.webhooks import queue
 from phoneline.webhooks.models import DeliveryState, WebhookSubscription
 
@@ -20,9 +22,14 @@ from phoneline.webhooks.models import DeliveryState, WebhookSubscription
 def matches(subscription: WebhookSubscription, event_type: str, number: str | None) -> bool:
     if event_type not in subscription.subscribed_events:
         return False
-    if subscription.phone_numbers:
+    if subscription.phone_numbers and _line_scoped(event_type):
         return number is not None and number in subscription.phone_numbers
     return True
+
+
+def _line_scoped(event_type: str) -> bool:
+    known = EVENT_CLASSES.get(event_type)
+    return known is None or known.line_scoped
 
 
 def delivery_row(

@@ -4,6 +4,9 @@
   `?version=` picks the payload version, else the creation date does.
 - `signing_secret`: `whsec_` + base64 of 32 random bytes, returned once, stored encrypted.
 - `phone_numbers`: an E.164 filter; empty or null means every line.
+
+Every change emits its `webhook_subscription.*` account event in the same transaction (who gets them:
+webhooks/fanout.py and docs/webhooks.md).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import base64
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from phoneline.crypto import SecretBox
 from phoneline.db.base import utcnow
 from phoneline.errors import InvalidBody, NotFound
+from phoneline.events import types as event_types
+from phoneline.events.outbox import emit
 from phoneline.lines.numbers import require_e164
 from phoneline.logging import get_logger
 from phoneline.net.outbound import OutboundRefused, validate_url
@@ -39,6 +46,120 @@ log = get_logger("phoneline.webhooks")
 
 class SubscriptionNotFound(NotFound):
     message = "Webhook subscription not found."
+
+
+@dataclass(frozen=True)
+class ChangedBy:
+    """Who changed a subscription, as its account event says: Linq's actor type and origin."""
+
+    actor: str
+    origin: str
+
+
+BY_API = ChangedBy("api", "api")
+# phoneline's dashboard is opened with an API key and knows no team members: the key is the actor.
+BY_DASHBOARD = ChangedBy("api", "dashboard")
+BY_PHONELINE = ChangedBy("system", "linq")
+
+
+def public_target(target_url: str) -> str:
+    """The target URL as account events show it: without credentials, query string or fragment."""
+    return str(httpx.URL(target_url).copy_with(userinfo=b"", query=None, fragment=None))
+
+
+class _About(TypedDict):
+    partner_id: uuid.UUID
+    subscription_id: uuid.UUID
+    target_url: str
+    occurred_at: datetime
+    actor: str
+    origin: str
+
+
+def _about(subscription: WebhookSubscription, by: ChangedBy, now: datetime) -> _About:
+    """The fields every event about this subscription shares."""
+    return {
+        "partner_id": subscription.partner_id,
+        "subscription_id": subscription.id,
+        "target_url": public_target(subscription.target_url),
+        "occurred_at": now,
+        "actor": by.actor,
+        "origin": by.origin,
+    }
+
+
+def _routing_headers(subscription: WebhookSubscription) -> event_types.RoutingHeaders:
+    if subscription.routing_id_header is None and subscription.routing_key_header is None:
+        return None
+    return {
+        "routing_id_header": subscription.routing_id_header,
+        "routing_key_header": subscription.routing_key_header,
+    }
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a subscription's update events compare, taken before the update."""
+
+    target_url: str
+    subscribed_events: list[str]
+    phone_numbers: list[str] | None
+    routing_headers: event_types.RoutingHeaders
+    is_active: bool
+
+    @classmethod
+    def of(cls, subscription: WebhookSubscription) -> _Snapshot:
+        return cls(
+            target_url=subscription.target_url,
+            subscribed_events=list(subscription.subscribed_events),
+            phone_numbers=list(subscription.phone_numbers) if subscription.phone_numbers else None,
+            routing_headers=_routing_headers(subscription),
+            is_active=subscription.is_active,
+        )
+
+
+def _emit_updates(
+    session: AsyncSession, before: _Snapshot, subscription: WebhookSubscription, by: ChangedBy, now: datetime
+) -> None:
+    """One event per setting that changed (none for a setting given again unchanged)."""
+    after = _Snapshot.of(subscription)
+    about = _about(subscription, by, now)
+    if after.target_url != before.target_url:
+        previous = public_target(before.target_url)
+        emit(
+            session,
+            event_types.WebhookSubscriptionTargetUrlChanged(
+                **about, previous=previous, current=about["target_url"]
+            ),
+        )
+    if set(after.subscribed_events) != set(before.subscribed_events):
+        emit(
+            session,
+            event_types.WebhookSubscriptionEventsUpdated(
+                **about, previous=before.subscribed_events, current=after.subscribed_events
+            ),
+        )
+    if set(after.phone_numbers or ()) != set(before.phone_numbers or ()):
+        emit(
+            session,
+            event_types.WebhookSubscriptionPhoneNumbersUpdated(
+                **about, previous=before.phone_numbers, current=after.phone_numbers
+            ),
+        )
+    if after.routing_headers != before.routing_headers:
+        routing_event = (
+            event_types.WebhookSubscriptionRoutingHeadersSet
+            if after.routing_headers is not None
+            else event_types.WebhookSubscriptionRoutingHeadersCleared
+        )
+        emit(session, routing_event(**about, previous=before.routing_headers, current=after.routing_headers))
+    if after.is_active != before.is_active:
+        toggled = (
+            event_types.WebhookSubscriptionEnabled
+            if after.is_active
+            else event_types.WebhookSubscriptionDisabled
+        )
+        emit(session, toggled(**about))
 
 
 def new_signing_secret() -> str:
@@ -120,7 +241,11 @@ async def _flush_unique(session: AsyncSession, target_url: str) -> None:
 
 
 async def create_subscription(
-    session: AsyncSession, settings: Settings, partner_id: uuid.UUID, request: SubscriptionCreate
+    session: AsyncSession,
+    settings: Settings,
+    partner_id: uuid.UUID,
+    request: SubscriptionCreate,
+    by: ChangedBy = BY_API,
 ) -> tuple[WebhookSubscription, str]:
     """Returns the subscription and its signing secret in plaintext (shown once, then only encrypted)."""
     events = _event_types(request.subscribed_events)
@@ -146,6 +271,9 @@ async def create_subscription(
     )
     session.add(subscription)
     await _flush_unique(session, target)
+    emit(
+        session, event_types.WebhookSubscriptionCreated(**_about(subscription, by, now), events=tuple(events))
+    )
     log.info("webhook_subscription_created", subscription_id=str(subscription.id), partner_id=str(partner_id))
     return subscription, secret
 
@@ -194,14 +322,34 @@ async def deactivate(
     log.info("webhook_subscription_deactivated", subscription_id=str(subscription.id), reason=reason)
 
 
+async def disable_subscription(
+    session: AsyncSession, subscription: WebhookSubscription, reason: str, now: datetime
+) -> bool:
+    """phoneline stops a subscription on its own (a 410, the failure window) and says why in its
+    `webhook_subscription.disabled` event. False if it was no longer active: on PostgreSQL the row is
+    locked and read again first, so two workers cannot both disable it and emit the event twice."""
+    await session.flush()  # refresh() would drop changes not yet written
+    await session.refresh(subscription, with_for_update=True)
+    if not subscription.is_active or subscription.deleted_at is not None:
+        return False
+    await deactivate(session, subscription, reason, now)
+    emit(
+        session,
+        event_types.WebhookSubscriptionDisabled(**_about(subscription, BY_PHONELINE, now), detail=reason),
+    )
+    return True
+
+
 async def update_subscription(
     session: AsyncSession,
     settings: Settings,
     partner_id: uuid.UUID,
     subscription_id: str | uuid.UUID,
     request: SubscriptionUpdate,
+    by: ChangedBy = BY_API,
 ) -> WebhookSubscription:
     subscription = await require_subscription(session, partner_id, subscription_id)
+    before = _Snapshot.of(subscription)
     given = request.model_fields_set
     now = utcnow()
     # Validate everything before changing anything: a refused update leaves the subscription as it was.
@@ -234,13 +382,20 @@ async def update_subscription(
         await deactivate(session, subscription, "deactivated by the partner", now)
     subscription.updated_at = now
     await _flush_unique(session, subscription.target_url)
+    _emit_updates(session, before, subscription, by, now)
     return subscription
 
 
 async def delete_subscription(
-    session: AsyncSession, partner_id: uuid.UUID, subscription_id: str | uuid.UUID
+    session: AsyncSession,
+    partner_id: uuid.UUID,
+    subscription_id: str | uuid.UUID,
+    by: ChangedBy = BY_API,
 ) -> None:
+    """A soft delete. Its own `webhook_subscription.deleted` event never reaches it: fan-out only
+    delivers to live subscriptions."""
     subscription = await require_subscription(session, partner_id, subscription_id)
     now = utcnow()
     await deactivate(session, subscription, "subscription deleted", now)
     subscription.deleted_at = now
+    emit(session, event_types.WebhookSubscriptionDeleted(**_about(subscription, by, now)))

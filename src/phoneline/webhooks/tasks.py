@@ -349,8 +349,10 @@ class WebhookDeliveries:
         for subscription in await queue.mark_failing(session, failing, now):
             await self._check_failure_window(session, subscription, now)
         for subscription in await queue.subscriptions_by_id(session, gone):
-            await subscriptions.deactivate(session, subscription, "the receiver answered 410 Gone", now)
-            log.warning("webhook_subscription_gone", subscription_id=str(subscription.id))
+            if await subscriptions.disable_subscription(
+                session, subscription, "the receiver answered 410 Gone", now
+            ):
+                log.warning("webhook_subscription_gone", subscription_id=str(subscription.id))
         # Deactivated while these were in flight: what would be retried is cancelled now.
         for subscription_id in await queue.inactive_among(session, retrying):
             inactive = await repository.get(session, subscription_id)
@@ -407,11 +409,10 @@ class WebhookDeliveries:
         share = (now - as_utc(subscription.failing_since)).total_seconds() / window * 100
         if share >= 100:
             hours = window / 3600
-            await subscriptions.deactivate(
-                session, subscription, f"every delivery failed for {hours:g} hours", now
-            )
-            log.warning("webhook_subscription_failing_deactivated", subscription_id=str(subscription.id))
-            await self._alert(session, subscription, 100, now)
+            reason = f"every delivery failed for {hours:g} hours"
+            if await subscriptions.disable_subscription(session, subscription, reason, now):
+                log.warning("webhook_subscription_failing_deactivated", subscription_id=str(subscription.id))
+                await self._alert(session, subscription, 100, now)
             return
         for level in FAILURE_ALERT_LEVELS:
             if share >= level:

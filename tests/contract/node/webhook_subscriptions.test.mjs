@@ -76,13 +76,22 @@ test("another partner's subscription is 404 and bad input is 400 in the Linq env
   assert.equal(error.error.error.status, 400);
 });
 
-test('the event catalogue lists the phone number events', async () => {
+test('the event catalogue lists the phone number and subscription events', async () => {
   const listed = await partnerA.webhookEvents.list();
   for (const type of [
     'phone_number.status_updated',
     'phone_number.assigned',
     'phone_number.released',
     'phone_number.forwarding_updated',
+    'webhook_subscription.created',
+    'webhook_subscription.deleted',
+    'webhook_subscription.target_url_changed',
+    'webhook_subscription.enabled',
+    'webhook_subscription.disabled',
+    'webhook_subscription.events.updated',
+    'webhook_subscription.phone_numbers.updated',
+    'webhook_subscription.routing_headers_set',
+    'webhook_subscription.routing_headers_cleared',
   ]) {
     assert.ok(listed.events.includes(type), type);
   }
@@ -101,6 +110,30 @@ test('a real delivery unwraps with the signing secret, and not with another', as
   assert.equal(event.event_type, 'phone_number.status_updated');
   assert.equal(event.event_id, headers['webhook-id']);
   assert.equal(event.data.new_status, 'FLAGGED');
+
+  const forged = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+  assert.throws(() => partnerA.webhooks.unwrap(body, { headers, key: forged }));
+});
+
+test('a webhook_subscription.created delivery unwraps as an account event', async (t) => {
+  if (!process.env.ACCOUNT_DELIVERY_BODY) {
+    t.skip('no account delivery captured by the runner');
+    return;
+  }
+  const body = process.env.ACCOUNT_DELIVERY_BODY;
+  const headers = JSON.parse(requireEnv('ACCOUNT_DELIVERY_HEADERS'));
+  const secret = requireEnv('ACCOUNT_DELIVERY_SECRET');
+
+  const event = partnerA.webhooks.unwrap(body, { headers, key: secret });
+  assert.equal(event.event_type, 'webhook_subscription.created');
+  assert.equal(event.event_id, headers['webhook-id']);
+  assert.equal(event.data.webhook_subscription.id, requireEnv('ACCOUNT_SUBSCRIPTION_ID'));
+  assert.deepEqual(event.data.webhook_subscription.events, ['webhook_subscription.created']);
+  assert.deepEqual(event.data.actor, { type: 'api' });
+  assert.equal(event.data.origin, 'api');
+  assert.equal(typeof event.data.summary, 'string');
+  assert.ok(!Number.isNaN(Date.parse(event.data.occurred_at)));
+  assert.equal('phone_number' in event.data, false);
 
   const forged = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
   assert.throws(() => partnerA.webhooks.unwrap(body, { headers, key: forged }));
