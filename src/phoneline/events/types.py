@@ -4,6 +4,9 @@ A producer builds the class; `data()` is the event's JSON payload (the Linq webh
 the outbox once; consumers get the class back with `parse()` and read its fields, so the payload's
 keys are written and read here only and mypy checks both sides. Message and chat events carry a Linq
 document rendered by chats/events.py (the same shape the API returns), which nobody here reads into.
+
+Longer than our usual module on purpose: it is the catalogue of the wire contract's event types, and
+one file keeps every type, and the registry `parse()` reads, in one place to check against Linq's list.
 """
 
 from __future__ import annotations
