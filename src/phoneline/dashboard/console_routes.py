@@ -1,6 +1,8 @@
 """Operator console: partners and keys, lines across partners, and every operator action on a line.
 
 Each form calls the same service the CLI and admin API call; errors come back as the same sentence.
+A little over our usual length: the console's pages share one login, confirmation and form plumbing
+here, and splitting them by page would spread it across files.
 """
 
 from __future__ import annotations
