@@ -4,7 +4,8 @@
 2. Throughput: N `phone_number.status_updated` events (1,000 lines, flagged and unflagged in turn, so
    per-line ordering is in play) are committed first; a dispatcher with concurrency C then delivers
    them all (fan-out, claim, sign, POST, record). Ratio = dispatcher / baseline (target >= 0.5).
-3. Latency: with the dispatcher running in the same process (as in `phoneline serve`), N events are
+3. Latency: with the dispatcher running in the same process (as in `phoneline serve`, on uvloop as
+   uvicorn runs it; the baseline runs on uvloop too), N events are
    committed at a steady rate, a few per transaction; event-to-delivery latency is the receiver's
    arrival time minus the event's `created_at` (target p99 <= 500 ms).
 4. Neighbours: partner Y's events at a steady rate while partner X's 40 lines produce events too, once
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
 REPO = Path(__file__).resolve().parent.parent
 LINES = 1000
@@ -436,13 +438,13 @@ def main() -> None:
     receiver, url = start_receiver(workdir)
     try:
         # The baseline runs before and after the dispatcher, so a busy machine skews both alike.
-        before = asyncio.run(raw_loop(url, args.events, args.concurrency))
+        before = uvloop.run(raw_loop(url, args.events, args.concurrency))
         arrivals(url)  # drop the baseline's arrivals
-        figures: dict[str, Any] = asyncio.run(dispatcher_phases(settings, url, args.events, args.rate))
-        after = asyncio.run(raw_loop(url, args.events, args.concurrency))
-        figures.update(asyncio.run(neighbour_phases(settings, url, args.rate)))
+        figures: dict[str, Any] = uvloop.run(dispatcher_phases(settings, url, args.events, args.rate))
+        after = uvloop.run(raw_loop(url, args.events, args.concurrency))
+        figures.update(uvloop.run(neighbour_phases(settings, url, args.rate)))
         if not settings.is_sqlite:
-            figures.update(asyncio.run(worker_scaling(settings, url, args.events, args.concurrency)))
+            figures.update(uvloop.run(worker_scaling(settings, url, args.events, args.concurrency)))
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
@@ -501,13 +503,11 @@ def main() -> None:
 
 
 def _reset_postgres(url: str) -> None:
-    import sqlalchemy as sa
+    """Create the benchmark database if it is missing, then empty it (as the send benchmark does)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from send_message import reset_postgres
 
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    reset_postgres(url)
 
 
 if __name__ == "__main__":
