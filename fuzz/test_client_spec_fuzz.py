@@ -8,18 +8,16 @@ answer against the model the official client parses it into.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from linq import LinqAPIV3
-from tests.conftest import REPO_ROOT, Cli, LiveServer, PartnerAccount, subprocess_env
+from tests.conftest import REPO_ROOT, Cli, LiveServer, PartnerAccount
 
 from fuzz.client_spec import OUT_OF_SCOPE_RESOURCES, client_document, client_operations
-from fuzz.test_openapi_fuzz import CHECKS, EXAMPLES, LINES
+from fuzz.schemathesis_run import LINES, assign_lines, run_schemathesis
 
 
 def test_every_client_operation_is_served_or_documented_out_of_scope(
@@ -91,34 +89,9 @@ def test_partner_api_answers_as_the_official_client_expects(
     tmp_path: Path,
 ) -> None:
     partner = make_partner("Fuzz")
-    for number in LINES:
-        cli("lines", "assign", number, "--partner", partner.id)
+    assign_lines(cli, partner)
     document, _missing = client_document(httpx.get(f"{live_server.url}/openapi.json").json())
     with_examples(document, existing_objects(live_server, partner))
     spec = tmp_path / "linq-client-openapi.json"
     spec.write_text(json.dumps(document))
-    schemathesis = Path(sys.executable).with_name("schemathesis")
-    result = subprocess.run(
-        [
-            str(schemathesis), "run", str(spec),
-            "--url", live_server.url,
-            "-H", f"Authorization: Bearer {partner.api_key}",
-            "--checks", CHECKS,
-            "--max-examples", EXAMPLES,
-            "--phases", "examples,coverage,fuzzing",
-            "--generation-deterministic",
-            "--request-timeout", "10",
-            "--workers", "1",
-            "--report-dir", str(tmp_path / "report"),
-        ],
-        env={**subprocess_env(test_env), "SCHEMATHESIS_HOOKS": "fuzz.hooks", "NO_COLOR": "1"},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )  # fmt: skip
-    print(result.stdout[-4000:])
-    assert result.returncode == 0, (
-        f"schemathesis found failures:\n{result.stdout[-20000:]}\n{result.stderr[-5000:]}"
-    )
+    run_schemathesis(str(spec), live_server.url, partner.api_key, tmp_path / "report", test_env)
