@@ -110,7 +110,7 @@ class Runner:
         self.listen_conninfo = listen_conninfo
         # One event per task: set when that task should take a turn soon.
         self._wake = {task.kind: asyncio.Event() for task in self.tasks}
-        # Kinds woken by a commit that created work (or a poll) since their last turn.
+        # Kinds woken by a commit that created work since their last turn.
         self._new_work: set[str] = {task.kind for task in self.tasks}
         self._turn_new_work: dict[str, bool] = {}
         self._stopping = False
@@ -129,12 +129,11 @@ class Runner:
     def wake(self, kind: str | None = None) -> None:
         """Give the task of `kind` a turn soon; with no kind, every task, as after a commit that created
         work. Call on the runner's loop."""
-        kinds = list(self._wake) if kind is None else [kind]
         if kind is None:
-            self._new_work.update(kinds)
-        for name in kinds:
-            if name in self._wake:
-                self._wake[name].set()
+            self._new_work.update(self._wake)
+        for name, event in self._wake.items():
+            if kind in (None, name):
+                event.set()
 
     def new_work(self, kind: str) -> bool:
         """Whether this turn of `kind` follows a commit that created work, a poll, or is a drain: tasks
@@ -227,23 +226,23 @@ class Runner:
         """Work until nothing is due now and nothing is in flight (tests with a manual clock, tools)."""
         async with self:
             while True:
-                progressed, failed = await self._turn(raise_errors=True)
+                progressed = await self._turn()
                 busy = set().union(*(task.in_flight() for task in self.tasks))
                 if busy:
                     await asyncio.wait(busy)
                     continue
-                if not progressed and not failed:
+                if not progressed:
                     return
 
     # --- turns -------------------------------------------------------------------------------------
 
-    async def _turn(self, *, raise_errors: bool = False) -> tuple[bool, bool]:
-        """Every task takes a turn, one after another (drain)."""
-        progressed = failed = False
+    async def _turn(self) -> bool:
+        """Every task takes a turn, one after another, errors raised (drain); whether any did anything."""
+        progressed = False
         for task in self.tasks:
-            did, broke = await self._step(task, raise_errors=raise_errors, new_work=True)
-            progressed, failed = progressed or did, failed or broke
-        return progressed, failed
+            did, _failed = await self._step(task, raise_errors=True, new_work=True)
+            progressed = progressed or did
+        return progressed
 
     async def _step(self, task: Task, *, raise_errors: bool, new_work: bool = False) -> tuple[bool, bool]:
         """One turn of `task`: (whether it did anything, whether it failed)."""
