@@ -7,7 +7,6 @@ wait for their next poll.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import cast
 
@@ -20,7 +19,6 @@ from phoneline.jobs import wake
 from phoneline.tracing import current_trace_id
 
 _insert_events = insert(cast(Table, OutboxEvent.__table__))
-_NO_LINE = uuid.UUID(int=0)
 
 
 def emit(session: AsyncSession, event: Event) -> OutboxEvent:
@@ -73,14 +71,11 @@ async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
             "data": event.data(),
             "trace_id": trace_id,
         }
-        for event in sorted(events, key=_line_order)
+        # A line id's text sorts as the id does; events about no line go first.
+        for event in sorted(events, key=lambda event: str(event.line_id or ""))
     ]
     await session.execute(_insert_events, rows)
     wake.work_created(session, announced_by_database=True)
-
-
-def _line_order(event: Event) -> tuple[bool, uuid.UUID]:
-    return (event.line_id is not None, event.line_id or _NO_LINE)
 
 
 def wake_after_commit(session: AsyncSession) -> None:
