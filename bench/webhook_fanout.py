@@ -39,6 +39,10 @@ from typing import Any
 import httpx
 import uvloop
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from send_message import reset_postgres
+
 REPO = Path(__file__).resolve().parent.parent
 LINES = 1000
 STATUS = "phone_number.status_updated"
@@ -433,7 +437,7 @@ def main() -> None:
     settings = Settings()
     configure_logging("console", "warning")
     if not settings.is_sqlite:
-        _reset_postgres(settings.sync_database_url)
+        reset_postgres(settings.sync_database_url)
     upgrade(settings)
     receiver, url = start_receiver(workdir)
     try:
@@ -500,14 +504,6 @@ def main() -> None:
     if missed:
         print("  missed: " + ", ".join(missed))
         raise SystemExit(1)
-
-
-def _reset_postgres(url: str) -> None:
-    """Create the benchmark database if it is missing, then empty it (as the send benchmark does)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from send_message import reset_postgres
-
-    reset_postgres(url)
 
 
 if __name__ == "__main__":
