@@ -23,6 +23,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     text,
@@ -166,6 +167,23 @@ async def send_context(
     cached, so a flag applies at once), whether the recipient is opted out and whether blocked."""
     row = (await session.execute(_SEND_CONTEXT, {"chat_id": chat_id, "partner_id": partner_id})).first()
     return SendContext(row[0], row[1], bool(row[2]), bool(row[3])) if row else None
+
+
+_insert_message = insert(_messages)
+_MESSAGE_COLUMNS = tuple(column.key for column in _messages.columns)
+
+
+async def insert_message(session: AsyncSession, message: Message) -> None:
+    """Insert a new message now, in one statement, without the ORM unit of work: the object stays
+    transient (the caller reads its attributes; nothing in the transaction loads it back).
+
+    Unset columns are left out, so they are NULL as the ORM writes them (a JSON column given None
+    would store JSON `null`). Rows the session holds unflushed (a chat just opened) go first.
+    """
+    if session.new:
+        await session.flush()
+    values = {key: value for key in _MESSAGE_COLUMNS if (value := getattr(message, key)) is not None}
+    await session.execute(_insert_message, [values])
 
 
 async def partner_chats_with(

@@ -310,8 +310,10 @@ async def _write_outbound(
         updated_at=now,
         sent_at=now,
     )
+    # The message in one prebuilt insert: no unit of work on the hot path. The rare extras (media
+    # fetched by URL, an override record) go through the session and are flushed right after it.
+    await repository.insert_message(session, message)
     session.add_all(draft.new_attachments)
-    session.add(message)
     if opted_out:
         # Linq: every override is recorded against the API key.
         session.add(
@@ -329,7 +331,8 @@ async def _write_outbound(
     # line's counter rows and the event the line's commit-order lock (PostgreSQL), each held until the
     # commit. Row locks before that lock, always: the re-scoring worker holds counter rows while it
     # takes lines' commit-order locks for its events, so the other order deadlocks with it.
-    await session.flush()
+    if session.new:
+        await session.flush()
     await activity.record(
         session,
         chat_id=chat.id,
