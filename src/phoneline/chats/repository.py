@@ -174,8 +174,9 @@ _MESSAGE_COLUMNS = tuple(column.key for column in _messages.columns)
 
 
 async def insert_message(session: AsyncSession, message: Message) -> None:
-    """Insert a new message now, in one statement, without the ORM unit of work: the object stays
-    transient (the caller reads its attributes; nothing in the transaction loads it back).
+    """Insert a new message now, in one Core statement (compiled once per set of columns given, then
+    cached), without the ORM unit of work: the object stays transient (the caller reads its
+    attributes; nothing in the transaction loads it back).
 
     Unset columns are left out, so they are NULL as the ORM writes them (a JSON column given None
     would store JSON `null`). Rows the session holds unflushed (a chat just opened) go first.

@@ -136,9 +136,9 @@ class Runner:
                 event.set()
 
     def new_work(self, kind: str) -> bool:
-        """Whether this turn of `kind` follows a commit that created work, a poll, or is a drain: tasks
-        that look for new work only then (the webhook fan-out) skip that query on turns woken by their
-        own attempts."""
+        """Whether this turn of `kind` follows a commit that created work, or is a drain: tasks that
+        look for new work only then (the webhook fan-out, which also looks on its own poll) skip that
+        query on turns woken by their own attempts."""
         return self._turn_new_work.get(kind, True)
 
     def _wake_from_any_thread(self) -> None:
