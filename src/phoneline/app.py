@@ -20,7 +20,6 @@ from phoneline.chats.bridge_routes import router as bridge_router
 from phoneline.chats.routes import router as chats_router
 from phoneline.chats.sending import Sending
 from phoneline.dashboard.wiring import install_dashboard
-from phoneline.jobs.runtime import InProcessRunner
 from phoneline.lines.admin_routes import router as admin_lines_router
 from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
@@ -32,7 +31,7 @@ from phoneline.reputation.routes import router as reputation_router
 from phoneline.settings import Settings
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
 from phoneline.webhooks.routes import router as webhooks_router
-from phoneline.worker import build_runner, embedded_tasks
+from phoneline.worker import EmbeddedJobs
 
 PARTNER_API_PREFIX = "/api/partner"
 
@@ -47,8 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         sending = app.state.sending = await Sending.start(runtime, PacingGuard(settings))
         # Embedded mode: the job runtime in this process (worker.py decides which tasks).
-        tasks = embedded_tasks(settings, runtime.sessions, sending)
-        jobs = InProcessRunner(build_runner(settings, runtime.sessions, tasks, clock=sending.clock))
+        jobs = EmbeddedJobs(settings, runtime.sessions, sending, clock=sending.clock)
         app.state.jobs = jobs
         try:
             yield

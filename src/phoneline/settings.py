@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     webhook_poll_interval_s: float = 0.2
     # `phoneline serve` delivers webhooks and alerts in-process; off when separate `phoneline worker`s do.
     webhook_dispatcher_enabled: bool = True
+    # Set by `phoneline serve --workers N` (N > 1): the processes elect one, by a lock on this file, to
+    # run the shared background work (jobs/leader.py).
+    serve_leader_lock: str | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # Slack allows about one message per second per incoming webhook: changes this close are combined.
     slack_coalesce_s: float = 1.0

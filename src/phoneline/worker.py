@@ -28,8 +28,9 @@ from phoneline.chats.sending import Sending
 from phoneline.chats.tasks import DeliveryReports, HandoverRecovery
 from phoneline.clock import Clock
 from phoneline.db.base import utcnow
+from phoneline.jobs.leader import LeaderLock, LeadingRunner
 from phoneline.jobs.retry import RetryPolicy
-from phoneline.jobs.runtime import Runner, Task
+from phoneline.jobs.runtime import InProcessRunner, Runner, Task
 from phoneline.jobs.status import KindStatus, set_gauges
 from phoneline.notify.tasks import AlertDeliveries
 from phoneline.reputation.tasks import LineHealthTask
@@ -96,18 +97,51 @@ def worker_tasks(settings: Settings, sessions: async_sessionmaker[AsyncSession])
     return tasks
 
 
-def embedded_tasks(
+def embedded_task_groups(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], sending: Sending
-) -> list[Task]:
-    """`phoneline serve`: the transport's own work always; the rest unless separate workers do it."""
-    tasks: list[Task] = [DeliveryReports(sending.ingest)]
+) -> tuple[list[Task], list[Task]]:
+    """`phoneline serve`'s tasks: (the work only this process can do, its transport's delivery reports;
+    the work any process may do, claimed from the database), the latter unless separate workers do it."""
+    own: list[Task] = [DeliveryReports(sending.ingest)]
+    shared: list[Task] = []
     if settings.transport_recovery_enabled:
-        tasks.append(HandoverRecovery(sending.dispatcher, settings))
+        shared.append(HandoverRecovery(sending.dispatcher, settings))
     if settings.webhook_dispatcher_enabled:
-        tasks.extend(delivery_tasks(settings, sessions))
+        shared.extend(delivery_tasks(settings, sessions))
     if settings.reputation_worker_enabled:
-        tasks.append(health_task(settings, sessions))
-    return tasks
+        shared.append(health_task(settings, sessions))
+    return own, shared
+
+
+class EmbeddedJobs:
+    """The job runtime of one `phoneline serve` process (started on the app's loop).
+
+    Alone, it runs every embedded task. Under `serve --workers N` (`serve_leader_lock` set) it runs
+    its own work at once and the shared work only while it leads (jobs/leader.py).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        sending: Sending,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        own, shared = embedded_task_groups(settings, sessions, sending)
+        self.leader: LeadingRunner | None = None
+        if settings.serve_leader_lock is None or not shared:
+            self.runner = InProcessRunner(build_runner(settings, sessions, own + shared, clock=clock))
+            return
+        self.runner = InProcessRunner(build_runner(settings, sessions, own, clock=clock))
+        self.leader = LeadingRunner(
+            LeaderLock(settings.serve_leader_lock), build_runner(settings, sessions, shared, clock=clock)
+        )
+
+    async def stop(self) -> None:
+        if self.leader is not None:
+            await self.leader.stop()
+        await self.runner.stop()
 
 
 def render_metrics() -> bytes:

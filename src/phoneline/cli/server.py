@@ -65,6 +65,10 @@ def serve(
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # One /metrics across the processes: each writes its samples here, any scrape sums them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="phoneline-metrics-")
+    if workers > 1:
+        # One process runs the shared background work; the others take over if it exits.
+        lock_dir = tempfile.mkdtemp(prefix="phoneline-serve-")
+        os.environ["PHONELINE_SERVE_LEADER_LOCK"] = os.path.join(lock_dir, "jobs.lock")
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)
