@@ -49,7 +49,7 @@ async def simulate_carrier(session: AsyncSession, settings: Settings, now: datet
     """Flag or clear lines; returns what it did, e.g. ["flagged +12025550123"]."""
     unflag_after = timedelta(seconds=settings.simulator_unflag_after_s / settings.simulator_speed)
     done = []
-    for line in await repository.lines_in_state(session, status="ACTIVE"):
+    for line in await repository.carrier_candidates(session):
         episode_start = await repository.last_change(session, line.id, "status")
         view = await carrier_view(session, line, as_utc(episode_start) if episode_start else None, now)
         breaches = view.breaches()
@@ -57,9 +57,8 @@ async def simulate_carrier(session: AsyncSession, settings: Settings, now: datet
             rule, why = next(iter(breaches.items()))
             await lines.flag_line(session, line.number, actor=ACTOR, reason=f"{FLAG_PREFIX}{rule}: {why}")
             done.append(f"flagged {line.number}")
-    for line in await repository.lines_in_state(session, status="FLAGGED"):
-        if not (line.flag_reason or "").startswith(FLAG_PREFIX):
-            continue  # an operator's flag is the operator's to clear
+    # Only its own flags: an operator's flag is the operator's to clear.
+    for line in await repository.carrier_flagged_lines(session, FLAG_PREFIX):
         flagged_since = await repository.last_change(session, line.id, "status")
         if flagged_since is None or now - as_utc(flagged_since) < unflag_after or not _recovered(line):
             continue

@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     case,
     distinct,
+    exists,
     func,
     literal,
     or_,
@@ -330,6 +331,44 @@ async def last_change(session: AsyncSession, line_id: uuid.UUID, field: str) -> 
         LineHistory.line_id == line_id, LineHistory.field == field
     )
     return await session.scalar(query)
+
+
+async def carrier_candidates(session: AsyncSession) -> list[Line]:
+    """Active assigned lines with an outbound message since their last status change: the only ones the
+    simulator's carrier could restrict now (a line with no send in its episode breaches no rule), so
+    an idle fleet costs one query per turn instead of three per line."""
+    from phoneline.lines.models import LineHistory
+
+    episode_start = (
+        select(func.max(LineHistory.created_at))
+        .where(LineHistory.line_id == Line.id, LineHistory.field == "status")
+        .scalar_subquery()
+    )
+    sent_since = exists().where(
+        Message.line_id == Line.id,
+        Message.direction == "outbound",
+        or_(episode_start.is_(None), Message.created_at > episode_start),
+    )
+    query = (
+        select(Line)
+        .where(Line.partner_id.is_not(None), Line.status == "ACTIVE", sent_since)
+        .order_by(Line.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def carrier_flagged_lines(session: AsyncSession, reason_prefix: str) -> list[Line]:
+    """Assigned lines the carrier flagged (their flag reason starts with its prefix)."""
+    query = (
+        select(Line)
+        .where(
+            Line.partner_id.is_not(None),
+            Line.status == "FLAGGED",
+            Line.flag_reason.startswith(reason_prefix, autoescape=True),
+        )
+        .order_by(Line.id)
+    )
+    return list(await session.scalars(query))
 
 
 async def lines_in_state(
