@@ -8,8 +8,10 @@ that commits.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -35,6 +37,30 @@ class CommandFailed(Exception):
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def require_free_port(host: str, port: int, *, what: str = "--port or PHONELINE_PORT") -> None:
+    """Refuse, before anything says it is serving, an address another process already listens on.
+
+    The probe binds as uvicorn does (SO_REUSEADDR: a port left in TIME_WAIT is fine, one with a
+    listener is not) and lets go at once.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandFailed(
+                    f"{host}:{port} is already in use (another phoneline, or another server?); "
+                    f"choose another port with {what}."
+                ) from None
+            raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def command(func: Callable[..., None]) -> Callable[..., None]:

@@ -15,6 +15,7 @@ from phoneline.cli.common import (
     command,
     output,
     redacted_url,
+    require_free_port,
     run_in_session,
 )
 from phoneline.partners import service as partners
@@ -70,6 +71,7 @@ def serve(
         lock_dir = tempfile.mkdtemp(prefix="phoneline-serve-")
         os.environ["PHONELINE_SERVE_LEADER_LOCK"] = os.path.join(lock_dir, "jobs.lock")
     settings = Settings()
+    require_free_port(host, port)
     if settings.is_sqlite:
         upgrade(settings)
     run_in_session(lambda session: verify_secret_keys(session, settings))
@@ -131,6 +133,8 @@ def worker(
     configure_logging(settings.log_format, settings.log_level)
     if concurrency is not None:
         settings = settings.model_copy(update={"webhook_concurrency": concurrency})
+    if metrics_port is not None:
+        require_free_port(settings.host, metrics_port, what="--metrics-port")
     if settings.is_sqlite:
         upgrade(settings)
     # A key set that reads none of the stored secrets would fail every delivery later: say so now.
