@@ -71,10 +71,11 @@ def serve(
         lock_dir = tempfile.mkdtemp(prefix="phoneline-serve-")
         os.environ["PHONELINE_SERVE_LEADER_LOCK"] = os.path.join(lock_dir, "jobs.lock")
     settings = Settings()
-    require_free_port(host, port)
     if settings.is_sqlite:
         upgrade(settings)
     run_in_session(lambda session: verify_secret_keys(session, settings))
+    # After the checks of the configuration, before anything says it serves.
+    require_free_port(host, port)
     empty = not run_in_session(partners.list_partners)
     exe = "phoneline" if os.path.dirname(sys.argv[0]) in ("", "/usr/local/bin") else sys.argv[0]
     hints = getting_started(settings.base_url, exe) if empty else []
@@ -133,12 +134,12 @@ def worker(
     configure_logging(settings.log_format, settings.log_level)
     if concurrency is not None:
         settings = settings.model_copy(update={"webhook_concurrency": concurrency})
-    if metrics_port is not None:
-        require_free_port(settings.host, metrics_port, what="--metrics-port")
     if settings.is_sqlite:
         upgrade(settings)
     # A key set that reads none of the stored secrets would fail every delivery later: say so now.
     run_in_session(lambda session: verify_secret_keys(session, settings))
+    if metrics_port is not None:
+        require_free_port(settings.host, metrics_port, what="--metrics-port")
     worker_id = default_worker_id()
     doc = {
         "worker": worker_id,
