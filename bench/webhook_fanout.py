@@ -237,9 +237,9 @@ async def wait_for_arrivals(
     seen: list[Arrival] = []
     deadline = time.monotonic() + limit_s
     async with httpx.AsyncClient(trust_env=False) as client:
-        while sum(1 for _, _, of in seen if kind in (None, of)) < count:
+        while (arrived := sum(1 for _, _, of in seen if kind in (None, of))) < count:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(seen)} of {count} deliveries arrived")
+                raise RuntimeError(f"only {arrived} of {count} deliveries arrived")
             await asyncio.sleep(0.05)
             found = await client.get(url + "/", params={"path": path} if path else None, timeout=30)
             seen += [tuple(pair) for pair in found.json()]  # type: ignore[misc]

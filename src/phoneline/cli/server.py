@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -63,13 +65,16 @@ def serve(
     os.environ["PHONELINE_HOST"] = host = host or settings.host
     os.environ["PHONELINE_PORT"] = str(port := port or settings.port)
     os.environ["PHONELINE_LOG_FORMAT"] = log_format or settings.log_format
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # One /metrics across the processes: each writes its samples here, any scrape sums them.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="phoneline-metrics-")
     if workers > 1:
+        # What the processes share, removed when serve exits.
+        shared_dir = tempfile.mkdtemp(prefix="phoneline-serve-")
+        atexit.register(shutil.rmtree, shared_dir, True)
         # One process runs the shared background work; the others take over if it exits.
-        lock_dir = tempfile.mkdtemp(prefix="phoneline-serve-")
-        os.environ["PHONELINE_SERVE_LEADER_LOCK"] = os.path.join(lock_dir, "jobs.lock")
+        os.environ["PHONELINE_SERVE_LEADER_LOCK"] = os.path.join(shared_dir, "jobs.lock")
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # One /metrics across the processes: each writes its samples here, any scrape sums them.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(shared_dir, "metrics")
+            os.mkdir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings)

@@ -49,9 +49,10 @@ def emit(session: AsyncSession | Session, event: Event) -> None:
     wake.work_created(session, announced_by_database=True)
 
 
-async def _write_pending(session: AsyncSession) -> None:
-    if pending := session.info.pop(_PENDING, None):
-        await session.execute(_insert_events, pending)
+def _after_pending(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` behind the events still waiting for the commit, taken from the session: written in one
+    statement, one transaction's events keep the order they were emitted in."""
+    return [*session.info.pop(_PENDING, []), *rows]
 
 
 @orm_event.listens_for(Session, "before_commit")
@@ -76,8 +77,7 @@ async def write(session: AsyncSession, event: Event) -> None:
     a transaction writes its event after its row locks: the counter rows a send upserts are also
     claimed by the re-scoring worker, which takes that lock for its own events while holding them.
     """
-    await _write_pending(session)
-    await session.execute(_insert_events, [_row(event, current_trace_id())])
+    await session.execute(_insert_events, _after_pending(session, [_row(event, current_trace_id())]))
     wake.work_created(session, announced_by_database=True)
 
 
@@ -96,8 +96,7 @@ async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
         # A line id's text sorts as the id does; events about no line go first.
         for event in sorted(events, key=lambda event: str(event.line_id or ""))
     ]
-    await _write_pending(session)
-    await session.execute(_insert_events, rows)
+    await session.execute(_insert_events, _after_pending(session, rows))
     wake.work_created(session, announced_by_database=True)
 
 

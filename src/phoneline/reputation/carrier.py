@@ -49,8 +49,7 @@ async def simulate_carrier(session: AsyncSession, settings: Settings, now: datet
     """Flag or clear lines; returns what it did, e.g. ["flagged +12025550123"]."""
     unflag_after = timedelta(seconds=settings.simulator_unflag_after_s / settings.simulator_speed)
     done = []
-    for line in await repository.carrier_candidates(session):
-        episode_start = await repository.last_change(session, line.id, "status")
+    for line, episode_start in await repository.carrier_candidates(session):
         view = await carrier_view(session, line, as_utc(episode_start) if episode_start else None, now)
         breaches = view.breaches()
         if breaches:

@@ -333,10 +333,10 @@ async def last_change(session: AsyncSession, line_id: uuid.UUID, field: str) -> 
     return await session.scalar(query)
 
 
-async def carrier_candidates(session: AsyncSession) -> list[Line]:
-    """Active assigned lines with an outbound message since their last status change: the only ones the
-    simulator's carrier could restrict now (a line with no send in its episode breaches no rule), so
-    an idle fleet costs one query per turn instead of three per line."""
+async def carrier_candidates(session: AsyncSession) -> list[tuple[Line, datetime | None]]:
+    """(line, its last status change) for the active assigned lines with an outbound message since that
+    change: the only ones the simulator's carrier could restrict now (a line with no send in its
+    episode breaches no rule), so an idle fleet costs one query per turn instead of three per line."""
     from phoneline.lines.models import LineHistory
 
     episode_start = (
@@ -350,11 +350,11 @@ async def carrier_candidates(session: AsyncSession) -> list[Line]:
         or_(episode_start.is_(None), Message.created_at > episode_start),
     )
     query = (
-        select(Line)
+        select(Line, episode_start)
         .where(Line.partner_id.is_not(None), Line.status == "ACTIVE", sent_since)
         .order_by(Line.id)
     )
-    return list(await session.scalars(query))
+    return [(line, started) for line, started in await session.execute(query)]
 
 
 async def carrier_flagged_lines(session: AsyncSession, reason_prefix: str) -> list[Line]:
