@@ -10,12 +10,12 @@ import uuid
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from phoneline.api.runtime import Runtime
 from phoneline.chats import activity
 from phoneline.chats.models import Message
 from phoneline.db.base import utcnow
 from phoneline.events import outbox
 from phoneline.events.types import MessageSent
+from phoneline.runtime import Runtime
 
 SEND_BASELINE_PATH = "/bench/send-baseline/{chat_id}"
 

@@ -24,11 +24,11 @@ import uvicorn
 from linq import LinqAPIV3
 from typer.testing import CliRunner
 
-from phoneline.api.login_throttle import LoginThrottle
 from phoneline.app import create_app
 from phoneline.cli import app as cli_app
 from phoneline.db.base import load_all_models
 from phoneline.db.migrate import upgrade
+from phoneline.login_throttle import LoginThrottle
 from phoneline.settings import Settings, sync_database_url
 
 # At least 32 characters: `phoneline serve` refuses a shorter one (startup.py).

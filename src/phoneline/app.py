@@ -12,7 +12,6 @@ from phoneline.api.docs import install_docs, limits_description
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.openapi import install_openapi
-from phoneline.api.runtime import Runtime
 from phoneline.attachments.routes import router as attachments_router
 from phoneline.attachments.store import LOCAL_PATH
 from phoneline.chats.admin_routes import router as admin_activity_router
@@ -28,6 +27,7 @@ from phoneline.ops.routes import router as ops_router
 from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.reputation.pacing_guard import PacingGuard, pacing_views
 from phoneline.reputation.routes import router as reputation_router
+from phoneline.runtime import Runtime
 from phoneline.settings import Settings
 from phoneline.webhooks.admin_routes import router as admin_webhooks_router
 from phoneline.webhooks.routes import router as webhooks_router

@@ -5,7 +5,7 @@ input (keys and values of free-form objects included) must be storable: no NUL (
 in text) and no lone surrogate (not UTF-8, so neither SQLite nor PostgreSQL can store it, nor can a
 response or a webhook body carry it). The sized string and list types below put their maximum into
 the OpenAPI document; docs/api.md lists them. A violation is a 400 with a 1xxx code
-(api/handlers.py translates it), decided before anything is looked up or stored.
+(`translate_validation_error` below; api/handlers.py applies it to every request), decided before anything is looked up or stored.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
+
+from phoneline.errors import (
+    ApiError,
+    InvalidBody,
+    InvalidMessageContent,
+    InvalidParameter,
+    MissingField,
+)
 
 # NUL, and UTF-16 surrogates (which only occur in a Python str when they are unpaired).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -84,3 +92,35 @@ Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH)]
 EventType = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 MessageText = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+
+
+# Linq: what is wrong inside a message is 1004 (bad message content), elsewhere in a body 1003.
+MESSAGE_FIELDS = ("message", "continuation_message")
+
+
+def translate_validation_error(errors: list[Any]) -> ApiError:
+    """FastAPI's 422 becomes a 400 with a 1xxx code and one sentence naming the field."""
+    first: dict[str, Any] = (
+        errors[0] if errors else {"type": "value_error", "loc": ("body",), "msg": "invalid"}
+    )
+    location = [str(part) for part in first.get("loc", ())]
+    source = location[0] if location else "body"
+    field = ".".join(location[1:])
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    kind = first.get("type")
+    if kind == "json_invalid":
+        return InvalidBody("The request body is not valid JSON.")
+    if kind == "missing":
+        if not field:
+            return MissingField("The request body is missing.")
+        return MissingField(f"Missing required field '{field}'.")
+    if source in ("query", "path", "header", "cookie"):
+        return InvalidParameter(f"Invalid {source} parameter '{field}': {message}.")
+    # Text found anywhere in the body is reported with its own path (phoneline/inputs.py).
+    context = first.get("ctx") or {}
+    where = str(context.get("what", "")) if kind == "unstorable_text" else field
+    if where.startswith(MESSAGE_FIELDS):
+        return InvalidMessageContent(f"Invalid field '{where}': {message}.")
+    if not field:
+        return InvalidBody(f"The request body is not valid: {message}.")
+    return InvalidBody(f"Invalid field '{field}': {message}.")

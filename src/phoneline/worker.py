@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from phoneline.api.metrics_access import CHALLENGE, metrics_access_allowed
 from phoneline.chats.sending import Sending
 from phoneline.chats.tasks import DeliveryReports, HandoverRecovery
 from phoneline.clock import Clock
@@ -32,6 +31,7 @@ from phoneline.jobs.leader import LeaderLock, LeadingRunner
 from phoneline.jobs.retry import RetryPolicy
 from phoneline.jobs.runtime import InProcessRunner, Runner, Task
 from phoneline.jobs.status import KindStatus, set_gauges
+from phoneline.metrics_access import CHALLENGE, metrics_access_allowed
 from phoneline.notify.tasks import AlertDeliveries
 from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings, libpq_conninfo

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis
 
-from phoneline.api.login_throttle import KEY_PREFIX
+from phoneline.login_throttle import KEY_PREFIX
 from phoneline.settings import Settings
 from tests.conftest import ADMIN_TOKEN, PartnerAccount, wait_until
 from tests.logins.conftest import lands_on, log_in

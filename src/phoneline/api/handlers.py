@@ -13,15 +13,12 @@ from starlette.routing import BaseRoute, Match
 from phoneline.api.unsupported import unsupported_reason
 from phoneline.errors import (
     ApiError,
-    InvalidBody,
-    InvalidMessageContent,
-    InvalidParameter,
     MethodNotAllowed,
-    MissingField,
     NotFound,
     Unauthorized,
     error_response_parts,
 )
+from phoneline.inputs import translate_validation_error
 from phoneline.metrics import API_ERRORS
 
 
@@ -30,9 +27,6 @@ def _render(error: ApiError, doc_base: str) -> Response:
     body, headers = error_response_parts(error, doc_base=doc_base)
     return Response(body, status_code=error.status, headers=headers, media_type="application/json")
 
-
-# Linq: what is wrong inside a message is 1004 (bad message content), elsewhere in a body 1003.
-MESSAGE_FIELDS = ("message", "continuation_message")
 
 ROUTABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
@@ -46,34 +40,6 @@ def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]
         for method in ROUTABLE_METHODS
         if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
     ]
-
-
-def translate_validation_error(errors: list[Any]) -> ApiError:
-    """FastAPI's 422 becomes a 400 with a 1xxx code and one sentence naming the field."""
-    first: dict[str, Any] = (
-        errors[0] if errors else {"type": "value_error", "loc": ("body",), "msg": "invalid"}
-    )
-    location = [str(part) for part in first.get("loc", ())]
-    source = location[0] if location else "body"
-    field = ".".join(location[1:])
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    kind = first.get("type")
-    if kind == "json_invalid":
-        return InvalidBody("The request body is not valid JSON.")
-    if kind == "missing":
-        if not field:
-            return MissingField("The request body is missing.")
-        return MissingField(f"Missing required field '{field}'.")
-    if source in ("query", "path", "header", "cookie"):
-        return InvalidParameter(f"Invalid {source} parameter '{field}': {message}.")
-    # Text found anywhere in the body is reported with its own path (phoneline/inputs.py).
-    context = first.get("ctx") or {}
-    where = str(context.get("what", "")) if kind == "unstorable_text" else field
-    if where.startswith(MESSAGE_FIELDS):
-        return InvalidMessageContent(f"Invalid field '{where}': {message}.")
-    if not field:
-        return InvalidBody(f"The request body is not valid: {message}.")
-    return InvalidBody(f"Invalid field '{field}': {message}.")
 
 
 def install_error_handlers(app: FastAPI, doc_base: str) -> None:

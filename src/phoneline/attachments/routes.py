@@ -9,13 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from phoneline.api.deps import DbSession, get_runtime
-from phoneline.api.runtime import Runtime
 from phoneline.attachments import schemas, service
 from phoneline.attachments.store import AttachmentStore
 from phoneline.clock import SystemClock
+from phoneline.dependencies import DbSession, get_runtime
 from phoneline.errors import NotFound
 from phoneline.partners.auth import Partner
+from phoneline.runtime import Runtime
 
 router = APIRouter(prefix="/v3", tags=["attachments"])
 

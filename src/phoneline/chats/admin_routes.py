@@ -7,8 +7,8 @@ from datetime import date
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from phoneline.api.deps import AdminActor, DbSession
 from phoneline.chats import repository
+from phoneline.dependencies import AdminActor, DbSession
 from phoneline.lines import service as lines
 
 router = APIRouter(prefix="/admin/v1/lines", tags=["admin: activity"])

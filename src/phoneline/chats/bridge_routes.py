@@ -17,11 +17,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from phoneline.api.deps import DbSession
-from phoneline.api.handlers import translate_validation_error
 from phoneline.chats import carrier as chats
 from phoneline.chats.ingest import CARRIER_ACTOR
 from phoneline.chats.routes import SendingDep
+from phoneline.dependencies import DbSession
 from phoneline.errors import AccessDenied, Conflict, InvalidBody, Unauthorized
 from phoneline.inputs import (
     MAX_CUSTOM_EMOJI_LENGTH,
@@ -33,6 +32,7 @@ from phoneline.inputs import (
     Reason,
     RequestModel,
     Url,
+    translate_validation_error,
 )
 from phoneline.lines import service as lines
 from phoneline.transport import repository, signing

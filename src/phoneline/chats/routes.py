@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from phoneline import inputs
-from phoneline.api.deps import DbSession
-from phoneline.api.runtime import Runtime
 from phoneline.attachments import service as attachments
 from phoneline.attachments.models import Attachment
 from phoneline.attachments.routes import attachment_store
@@ -30,9 +28,11 @@ from phoneline.chats import (
 )
 from phoneline.chats.idempotency import Replay
 from phoneline.chats.sending import Sending
+from phoneline.dependencies import DbSession
 from phoneline.lines.routes import vcard_signer
 from phoneline.lines.schemas import AvailableNumberOut
 from phoneline.partners.auth import Partner
+from phoneline.runtime import Runtime
 
 router = APIRouter(prefix="/v3", tags=["chats"])
 JSON = "application/json"

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from phoneline.api.runtime import Runtime
 from phoneline.chats.dispatch import Dispatcher
 from phoneline.chats.ingest import Ingest
 from phoneline.chats.ratelimit import PairLimiter
 from phoneline.chats.service import PacingCheck, Sender
 from phoneline.clock import Clock, SystemClock
 from phoneline.net import outbound
+from phoneline.runtime import Runtime
 from phoneline.settings import Settings
 from phoneline.transport.base import Transport
 

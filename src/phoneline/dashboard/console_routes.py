@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from phoneline.api.deps import get_runtime
 from phoneline.dashboard.export import csv_response, csv_row
 from phoneline.dashboard.forms import FormText, SearchText
 from phoneline.dashboard.session import (
@@ -32,6 +31,7 @@ from phoneline.dashboard.session import (
 )
 from phoneline.dashboard.templating import list_query, render, render_error, too_many_attempts
 from phoneline.db.base import as_utc, utcnow
+from phoneline.dependencies import get_runtime
 from phoneline.errors import ApiError
 from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus, LineStatus

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from phoneline.api.deps import get_runtime
 from phoneline.chats import repository as chats_repository
 from phoneline.chats.hourly import hourly_activity
 from phoneline.clock import SystemClock
@@ -28,6 +27,7 @@ from phoneline.dashboard.session import (
 )
 from phoneline.dashboard.templating import list_query, render, render_error, too_many_attempts
 from phoneline.db.base import as_utc, utcnow
+from phoneline.dependencies import get_runtime
 from phoneline.errors import ApiError
 from phoneline.lines import schemas, service
 from phoneline.lines.models import HistoryField

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from phoneline import errors
-from phoneline.api.deps import get_runtime
 from phoneline.dashboard.templating import render
+from phoneline.dependencies import get_runtime
 
 router = APIRouter(include_in_schema=False)
 

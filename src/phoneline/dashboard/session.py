@@ -16,8 +16,8 @@ from typing import Any
 
 from fastapi import Request
 
-from phoneline.api.deps import get_runtime
 from phoneline.crypto import secret_keys
+from phoneline.dependencies import get_runtime
 from phoneline.logins import service as logins
 from phoneline.logins.models import SessionKind
 from phoneline.partners.repository import find_key_by_hash

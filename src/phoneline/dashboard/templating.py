@@ -55,7 +55,7 @@ def render_error(request: Request, error: ApiError) -> HTMLResponse:
 
 
 def too_many_attempts(request: Request, retry_after: int, *, action: str, who: str) -> HTMLResponse:
-    """The log-in form again, answered 429 with Retry-After (api/login_throttle.py)."""
+    """The log-in form again, answered 429 with Retry-After (login_throttle.py)."""
     response = render(
         request,
         "dashboard/login.html",

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from phoneline.api.deps import get_runtime
 from phoneline.dashboard.forms import FormText
 from phoneline.dashboard.session import csrf_ok, flash, partner_session
 from phoneline.dashboard.templating import list_query, render, render_error
 from phoneline.db.base import utcnow
+from phoneline.dependencies import get_runtime
 from phoneline.errors import ApiError
 from phoneline.notify import tooling
 from phoneline.notify.models import SlackOn

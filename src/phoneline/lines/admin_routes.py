@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from phoneline import inputs
-from phoneline.api.deps import AdminActor, DbSession, RuntimeDep
+from phoneline.dependencies import AdminActor, DbSession, RuntimeDep
 from phoneline.inputs import Handle, Identifier, Name, Reason, RequestModel
 from phoneline.lines import schemas, service
 from phoneline.lines.models import Line

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from phoneline.api.deps import DbSession, RuntimeDep, get_runtime
-from phoneline.api.runtime import Runtime
 from phoneline.clock import SystemClock
+from phoneline.dependencies import DbSession, RuntimeDep, get_runtime
 from phoneline.errors import MethodNotAllowed, NotFound
 from phoneline.lines import contact_cards, repository, schemas, service
 from phoneline.lines.models import Line
 from phoneline.lines.vcard import VcardSigner, render_vcard
 from phoneline.partners.auth import Partner, current_partner
+from phoneline.runtime import Runtime
 from phoneline.settings import Settings
 
 router = APIRouter(prefix="/v3", tags=["phone_numbers"])

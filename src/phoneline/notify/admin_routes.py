@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from phoneline.api.deps import AdminActor, DbSession, RuntimeDep
+from phoneline.dependencies import AdminActor, DbSession, RuntimeDep
 from phoneline.notify import schemas, tooling
 
 router = APIRouter(prefix="/admin/v1/partners", tags=["admin: alerts"])

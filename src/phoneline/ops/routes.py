@@ -1,5 +1,5 @@
 """`GET /healthz` (liveness + database) and `GET /metrics` (Prometheus text format; PHONELINE_METRICS_TOKEN
-protects it, api/metrics_access.py)."""
+protects it, metrics_access.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.responses import Response
 
-from phoneline.api.deps import RuntimeDep
-from phoneline.api.metrics_access import require_metrics_access
 from phoneline.chats.handover import count_overdue
 from phoneline.db.base import as_utc, utcnow
+from phoneline.dependencies import RuntimeDep
 from phoneline.errors import ServiceUnavailable
 from phoneline.jobs.status import set_gauges
 from phoneline.lines.models import HealthStatus, LineStatus
 from phoneline.lines.repository import count_by_status_and_health
 from phoneline.metrics import LINES, TRANSPORT_HANDOVER_OVERDUE, WEBHOOK_BACKLOG, WEBHOOK_OLDEST_DUE_AGE
+from phoneline.metrics_access import require_metrics_access
 from phoneline.webhooks.repository import backlog
 from phoneline.worker import job_status, render_metrics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from phoneline.api.deps import AdminActor, DbSession, RuntimeDep
+from phoneline.dependencies import AdminActor, DbSession, RuntimeDep
 from phoneline.partners import schemas, service
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: partners"])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from phoneline.api.deps import bearer_token, get_runtime
+from phoneline.dependencies import bearer_token, get_runtime
 from phoneline.errors import Unauthorized
 from phoneline.partners.repository import find_key_by_hash, partner_pacing_mode
 from phoneline.partners.service import hash_key

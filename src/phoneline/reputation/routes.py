@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 
-from phoneline.api.deps import DbSession, RuntimeDep
 from phoneline.clock import SystemClock
+from phoneline.dependencies import DbSession, RuntimeDep
 from phoneline.partners.auth import Partner
 from phoneline.reputation import audits, schemas
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from phoneline import inputs
-from phoneline.api.deps import AdminActor, DbSession
 from phoneline.db.base import as_utc
+from phoneline.dependencies import AdminActor, DbSession
 from phoneline.partners.service import require_partner
 from phoneline.webhooks import operations, repository, schemas
 

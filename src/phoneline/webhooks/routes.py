@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from phoneline.api.deps import DbSession, RuntimeDep
+from phoneline.dependencies import DbSession, RuntimeDep
 from phoneline.partners.auth import Partner
 from phoneline.webhooks import schemas, subscriptions
 from phoneline.webhooks.events import EVENT_TYPES, EVENTS_DOC_URL

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from phoneline.api.login_throttle import LoginThrottle
 from phoneline.cache import LoadingCache
 from phoneline.clock import Clock, SystemClock
 from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.login_throttle import LoginThrottle
 from phoneline.principal import Principal
 from phoneline.settings import Settings
 
@@ -25,7 +25,7 @@ class Runtime:
     api_keys: LoadingCache[str, Principal] = field(init=False)
     # (partner id, shape) -> rendered list body.
     line_lists: LoadingCache[tuple[uuid.UUID, str], bytes] = field(init=False)
-    # Failed dashboard and console log-ins (api/login_throttle.py).
+    # Failed dashboard and console log-ins (login_throttle.py).
     login_throttle: LoginThrottle = field(init=False)
     # What dashboard sessions read the time from (replaced in tests).
     clock: Clock = field(default_factory=SystemClock)

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoneline.api.runtime import Runtime
 from phoneline.errors import AccessDenied, Unauthorized
+from phoneline.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
