@@ -4,8 +4,9 @@ Request models derive from `RequestModel`: before any field is validated, every 
 input (keys and values of free-form objects included) must be storable: no NUL (PostgreSQL refuses it
 in text) and no lone surrogate (not UTF-8, so neither SQLite nor PostgreSQL can store it, nor can a
 response or a webhook body carry it). The sized string and list types below put their maximum into
-the OpenAPI document; docs/api.md lists them. A violation is a 400 with a 1xxx code
-(`translate_validation_error` below; api/handlers.py applies it to every request), decided before anything is looked up or stored.
+the OpenAPI document; docs/api.md lists them. A violation is a 400 with a 1xxx code, decided before
+anything is looked up or stored: `translate_validation_error` below says which, and api/handlers.py
+applies it to every request.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def translate_validation_error(errors: list[Any]) -> ApiError:
         return MissingField(f"Missing required field '{field}'.")
     if source in ("query", "path", "header", "cookie"):
         return InvalidParameter(f"Invalid {source} parameter '{field}': {message}.")
-    # Text found anywhere in the body is reported with its own path (phoneline/inputs.py).
+    # Text found anywhere in the body is reported with its own path (RequestModel above).
     context = first.get("ctx") or {}
     where = str(context.get("what", "")) if kind == "unstorable_text" else field
     if where.startswith(MESSAGE_FIELDS):
