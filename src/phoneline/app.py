@@ -12,28 +12,15 @@ from phoneline.api.docs import install_docs, limits_description
 from phoneline.api.handlers import install_error_handlers
 from phoneline.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from phoneline.api.openapi import install_openapi
-from phoneline.attachments.routes import router as attachments_router
+from phoneline.api.routers import install_routers
 from phoneline.attachments.store import LOCAL_PATH
-from phoneline.chats.admin_routes import router as admin_activity_router
-from phoneline.chats.bridge_routes import router as bridge_router
-from phoneline.chats.routes import router as chats_router
 from phoneline.chats.sending import Sending
 from phoneline.dashboard.wiring import install_dashboard
-from phoneline.lines.admin_routes import router as admin_lines_router
-from phoneline.lines.routes import router as lines_router
 from phoneline.logging import configure_logging
-from phoneline.notify.admin_routes import router as admin_alerts_router
-from phoneline.ops.routes import router as ops_router
-from phoneline.partners.admin_routes import router as admin_partners_router
 from phoneline.reputation.pacing_guard import PacingGuard, pacing_views
-from phoneline.reputation.routes import router as reputation_router
 from phoneline.runtime import Runtime
 from phoneline.settings import Settings
-from phoneline.webhooks.admin_routes import router as admin_webhooks_router
-from phoneline.webhooks.routes import router as webhooks_router
 from phoneline.worker import EmbeddedJobs
-
-PARTNER_API_PREFIX = "/api/partner"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,20 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, doc_base=settings.base_url, https=settings.base_url.startswith("https://")
     )
 
-    app.include_router(lines_router, prefix=PARTNER_API_PREFIX)
-    app.include_router(chats_router, prefix=PARTNER_API_PREFIX)
-    app.include_router(webhooks_router, prefix=PARTNER_API_PREFIX)
-    app.include_router(reputation_router, prefix=PARTNER_API_PREFIX)
-    app.include_router(attachments_router, prefix=PARTNER_API_PREFIX)
-    app.include_router(bridge_router)
-    app.include_router(admin_partners_router)
-    app.include_router(admin_lines_router)
-    app.include_router(admin_activity_router)
-    app.include_router(admin_webhooks_router)
+    install_routers(app)
     install_dashboard(app, settings)
     install_docs(app)
-    app.include_router(ops_router)
-    app.include_router(admin_alerts_router)
 
     return app
 

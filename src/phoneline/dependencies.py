@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from phoneline.bearer import bearer_of, presents_secret
 from phoneline.errors import AccessDenied, Unauthorized
 from phoneline.runtime import Runtime
 
@@ -38,20 +38,14 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    return bearer_of(request.headers.get("authorization"))
 
 
 async def require_admin(request: Request) -> str:
     expected = get_runtime(request).settings.admin_token
     if expected is None:
         raise AccessDenied("The admin API is disabled; set PHONELINE_ADMIN_TOKEN to enable it.")
-    token = bearer_token(request)
-    if token is None or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+    if not presents_secret(request.headers.get("authorization"), expected):
         raise Unauthorized("Missing or invalid admin token.")
     return "operator:admin-api"
 

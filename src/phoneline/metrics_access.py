@@ -6,10 +6,9 @@ workers' own) applies the same check, whatever serves it.
 
 from __future__ import annotations
 
-import hmac
-
 from pydantic import SecretStr
 
+from phoneline.bearer import presents_secret
 from phoneline.errors import Unauthorized
 
 # Sent with a refusal, so a scraper's operator sees which scheme to configure.
@@ -18,12 +17,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="metrics"'}
 
 def metrics_access_allowed(token: SecretStr | None, authorization: str | None) -> bool:
     """True when no token is configured, or `authorization` is `Bearer <that token>` (constant time)."""
-    if token is None:
-        return True
-    scheme, _, presented = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(presented.strip().encode(), token.get_secret_value().encode())
+    return token is None or presents_secret(authorization, token)
 
 
 def require_metrics_access(token: SecretStr | None, authorization: str | None) -> None:
