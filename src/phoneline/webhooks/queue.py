@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -324,6 +325,14 @@ _claim_with_details = _with_details(
 _job_details = _with_details(_deliveries).where(_deliveries.c.id.in_(bindparam("ids", expanding=True)))
 
 
+# The candidates must be read in index order, stopping after `scan` of them. Right after a burst (or on
+# a new table) the statistics still describe a short queue, and the planner then reads every due row
+# by bitmap, checks each one's line order and sorts them: 30 ms for 5,000 due rows instead of 3 ms,
+# on every claim until autovacuum re-analyzes. For this transaction only (it is the last statement
+# before the commit), so nothing else is planned under the setting.
+_ordered_due_scan = text("SET LOCAL enable_bitmapscan = off")
+
+
 @dataclass(frozen=True)
 class ClaimLimits:
     """How much one claim may take: free slots of this worker, and the per-subscription rules."""
@@ -353,6 +362,7 @@ async def claim_due_deliveries(
         "lease_until": lease_until,
     }
     if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_ordered_due_scan)
         rows = (await session.execute(_claim_with_details, params)).all()
     else:
         ids = list((await session.execute(_claim_deliveries, params)).scalars().all())
