@@ -57,13 +57,11 @@ async def fan_out(session: AsyncSession, now: datetime, limit: int) -> list[queu
     subscriptions_of: dict[uuid.UUID, list[WebhookSubscription]] = defaultdict(list)
     for subscription in await queue.active_subscriptions(session, {event.partner_id for event in events}):
         subscriptions_of[subscription.partner_id].append(subscription)
-    concerned = [event for event in events if subscriptions_of.get(event.partner_id)]
-    numbers = await queue.line_numbers(
-        session, {event.line_id for event in concerned if event.line_id is not None}
-    )
     rows = []
-    for event in concerned:
-        number = numbers.get(event.line_id) if event.line_id else None
+    for event in events:
+        if not subscriptions_of.get(event.partner_id):
+            continue
+        number = event.line_number
         if number is None and (typed := event.typed()) is not None:
             number = typed.phone_number
         for subscription in subscriptions_of[event.partner_id]:

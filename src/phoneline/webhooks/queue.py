@@ -69,6 +69,8 @@ class ClaimedEvent:
     event_type: str
     data: dict[str, Any]
     created_at: datetime
+    # The line's number when the event was claimed for fan-out (None for no line, or one since removed).
+    line_number: str | None = None
 
     def typed(self) -> Event | None:
         """The event as its class (events/types.py); None for a type this version does not know."""
@@ -134,6 +136,8 @@ _claim_events = (
         _events.c.event_type,
         _events.c.data,
         _events.c.created_at,
+        # Read with the claim rather than in a query of its own: a round trip less per fan-out.
+        select(_lines.c.number).where(_lines.c.id == _events.c.line_id).scalar_subquery(),
     )
 )
 
