@@ -27,6 +27,7 @@ from phoneline.chats.sending import Sending
 from phoneline.chats.tasks import DeliveryReports, HandoverRecovery
 from phoneline.clock import Clock
 from phoneline.db.base import utcnow
+from phoneline.jobs import schedule
 from phoneline.jobs.leader import LeaderLock, LeadingRunner
 from phoneline.jobs.retry import RetryPolicy
 from phoneline.jobs.runtime import InProcessRunner, Runner, Task
@@ -262,4 +263,6 @@ async def jobs_overview(session: AsyncSession, settings: Settings, now: datetime
             }
             for row in await queue.open_breakers(session, now)
         ],
+        # Periodic passes one worker takes per interval (the reputation sweep).
+        "passes": await schedule.passes(session),
     }

@@ -81,3 +81,6 @@ def test_backlog_and_failing_subscriptions_show_on_the_console_and_in_metrics(
     assert subscription.id in failing and "Acme" in failing and receiver.url in failing
     jobs = page.split('data-testid="jobs"')[1].split("</table>")[0]
     assert '<tr data-kind="webhook_delivery"><td>webhook_delivery</td><td>2</td>' in jobs
+    # This server runs no health task, so no periodic pass has been taken (test_sweep_pass.py).
+    passes = page.split('data-testid="passes"')[1].split("</table>")[0]
+    assert "No pass has run yet" in passes

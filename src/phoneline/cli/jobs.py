@@ -12,7 +12,8 @@ from phoneline.db.base import utcnow
 from phoneline.settings import Settings
 
 app = typer.Typer(
-    help="Background jobs: backlog, work in flight, failures, open breakers.", no_args_is_help=True
+    help="Background jobs: backlog, work in flight, failures, open breakers, periodic passes.",
+    no_args_is_help=True,
 )
 
 
@@ -20,7 +21,8 @@ app = typer.Typer(
 @command
 def jobs_status(as_json: bool = JsonOption) -> None:
     """Per job kind: backlog, in flight, failed, and the oldest work that waits only for a worker; then
-    the webhook subscriptions whose breaker is open."""
+    the webhook subscriptions whose breaker is open, and the periodic passes (the reputation sweep):
+    which worker took the latest, and when the next is due."""
     from phoneline.worker import jobs_overview
 
     settings = Settings()
@@ -39,6 +41,11 @@ def jobs_status(as_json: bool = JsonOption) -> None:
         ]
         for breaker in d["open_breakers"]:
             rows.append(f"breaker open until {breaker['open_until']}: {breaker['target_url']}")
+        for taken in d["passes"]:
+            rows.append(
+                f"pass {taken['name']}: taken by {taken['taken_by']} at {taken['taken_at']}, "
+                f"next due {taken['next_run_at']}"
+            )
         return "\n".join(rows)
 
     output(run_in_session(work), as_json, human)

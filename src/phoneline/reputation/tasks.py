@@ -3,7 +3,8 @@ complete pending audits, and sweep every line now and then so windows roll over 
 
 One turn every `rescore_interval_s` (jobs/runtime.py). The queue is taken with SKIP LOCKED in the
 transaction that re-scores it (reputation/repository.py), so several workers split it and a worker that
-dies takes nothing with it.
+dies takes nothing with it. The sweep is one pass per `sweep_interval_s` for all workers together
+(jobs/schedule.py): with N workers each used to sweep every line, N times the work for the same scores.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.clock import Clock, SystemClock
-from phoneline.jobs.runtime import Runner, UnleasedTask
+from phoneline.jobs import schedule
+from phoneline.jobs.runtime import Runner, UnleasedTask, default_worker_id
 from phoneline.logging import get_logger
 from phoneline.policy import HealthPolicy
 from phoneline.reputation import audits, engine, repository
@@ -29,6 +31,7 @@ SWEEP_BATCH = 200
 
 
 KIND = "line_health"
+SWEEP_PASS = "line_health_sweep"
 
 
 class LineHealthTask(UnleasedTask):
@@ -49,7 +52,8 @@ class LineHealthTask(UnleasedTask):
         self.carrier = carrier
         self.sessions = sessions
         self.clock = clock or SystemClock()
-        self._last_sweep: datetime | None = None
+        # Who takes the sweep: the runner's worker once opened; a tool's own run otherwise.
+        self.worker_id = default_worker_id()
         self._next_turn = 0.0  # monotonic
         super().__init__()  # a turn runs beside the others: a long sweep must not hold up webhooks
 
@@ -73,7 +77,6 @@ class LineHealthTask(UnleasedTask):
             async with self.sessions() as session:
                 await engine.rescore_lines_and_chats(session, batch, self.policy, self.clock.now())
                 await session.commit()
-        self._last_sweep = self.clock.now()
         return len(line_ids)
 
     async def tick(self) -> None:
@@ -85,11 +88,16 @@ class LineHealthTask(UnleasedTask):
                 for action in await simulate_carrier(session, self.carrier, self.clock.now()):
                     log.info("simulated_carrier", action=action)
                 await session.commit()
-        now = self.clock.now()
-        if (
-            self._last_sweep is None
-            or (now - self._last_sweep).total_seconds() >= self.policy.sweep_interval_s
-        ):
+        async with self.sessions() as session:
+            due = await schedule.take_pass(
+                session,
+                SWEEP_PASS,
+                now=self.clock.now(),
+                every_s=self.policy.sweep_interval_s,
+                worker_id=self.worker_id,
+            )
+            await session.commit()  # taken before it runs: the other workers skip this interval's
+        if due:
             await self.sweep()
 
     # --- Task --------------------------------------------------------------------------------------
@@ -97,6 +105,7 @@ class LineHealthTask(UnleasedTask):
     async def open(self, runner: Runner) -> None:
         await super().open(runner)
         self.clock = runner.clock
+        self.worker_id = runner.worker_id
 
     def next_turn_in(self, now_monotonic: float) -> float | None:
         return max(0.0, self._next_turn - now_monotonic)

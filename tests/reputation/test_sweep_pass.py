@@ -1,0 +1,53 @@
+"""The sweep of every line is one pass per interval for all workers together: the first worker whose
+turn finds it due takes it, the others skip that interval; `phoneline jobs status` says who took it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.reputation.tasks import SWEEP_PASS, LineHealthTask
+from phoneline.settings import Settings
+from tests.conftest import Cli
+from tests.reputation.test_health_scenarios import Clock
+
+
+def sweep_pass(cli: Cli) -> dict[str, Any]:
+    found = [taken for taken in cli("jobs", "status")["passes"] if taken["name"] == SWEEP_PASS]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def test_two_workers_take_each_interval_s_sweep_once_between_them(settings: Settings, cli: Cli) -> None:
+    start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    interval = timedelta(seconds=settings.reputation.sweep_interval_s)
+    clock = Clock(start)
+
+    async def ticks(*moments_and_workers: tuple[datetime, LineHealthTask]) -> None:
+        for moment, worker in moments_and_workers:
+            clock.moment = moment
+            await worker.tick()
+
+    engine = create_engine(settings, pool=False)
+    sessions = create_sessionmaker(engine)
+    first = LineHealthTask(settings.reputation, sessions, clock)
+    second = LineHealthTask(settings.reputation, sessions, clock)
+    assert first.worker_id != second.worker_id
+    try:
+        assert cli("jobs", "status")["passes"] == []  # no worker has run yet
+
+        asyncio.run(ticks((start, first), (start + interval / 2, second)))
+        taken = sweep_pass(cli)
+        # The second worker's turn, half an interval later, found the pass taken.
+        assert taken["taken_by"] == first.worker_id
+        assert datetime.fromisoformat(taken["taken_at"]) == start
+        assert datetime.fromisoformat(taken["next_run_at"]) == start + interval
+
+        asyncio.run(ticks((start + interval, second), (start + interval, first)))
+        taken = sweep_pass(cli)
+        assert taken["taken_by"] == second.worker_id  # due again: whoever comes first, once
+        assert datetime.fromisoformat(taken["next_run_at"]) == start + 2 * interval
+    finally:
+        asyncio.run(engine.dispose())
