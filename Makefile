@@ -35,11 +35,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The dashboard's browser tests drive Debian's chromium; install it on first use (as bench does wrk).
+# The suite runs in TEST_PROCESSES pytest-xdist processes, one file per process at a time (each process has
+# its own server, database and temp dir); TEST_PROCESSES=0 runs it in this process.
+TEST_PROCESSES ?= 2
+
 test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium) || \
 		(echo "make test needs Chromium for the browser tests: install the chromium package" >&2; exit 1)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # schemathesis with a partner key (fuzz/): against phoneline's own /openapi.json, and against the Linq API
 # as linq-python defines it (its operations and response models, fuzz/client_spec.py). Fails on any 5xx,

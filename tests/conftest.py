@@ -51,10 +51,32 @@ def _reset_database(url: str) -> None:
     engine.dispose()
 
 
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (`<name>_gw0`, ...), created
+    on first use, since every test starts from empty tables. SQLite files already live in each worker's
+    own temp dir."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    parsed = sa.engine.make_url(url)
+    if not worker or not parsed.drivername.startswith("postgresql"):
+        return url
+    name = f"{parsed.database}_{worker}"
+    engine = sa.create_engine(sync_database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("PHONELINE_TEST_DATABASE_URL")
-    if not url:
+    if url:
+        url = _database_of_this_worker(url)
+    else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'phoneline.db'}"
     _reset_database(url)
     return url
