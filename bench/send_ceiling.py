@@ -3,7 +3,7 @@
 One send writes three statements in one transaction: the message insert, the chat's daily counter
 upsert (the line's counters follow by trigger, migration 0005) and the `message.sent` outbox insert (on
 PostgreSQL its commit-order trigger takes the line's advisory lock, migration 0007). Here they run
-through the driver phoneline uses — psycopg on PostgreSQL, aiosqlite on SQLite (one connection, as a
+through the driver phoneline uses — asyncpg on PostgreSQL, aiosqlite on SQLite (one connection, as a
 phoneline process has) — in a plain asyncio loop at the benchmark's concurrency, no HTTP, no ORM; and,
 on PostgreSQL, through `pgbench` with the same transaction as a custom script.
 """
@@ -78,7 +78,7 @@ def load_targets(sync_url: str, chat_ids: Sequence[str]) -> list[Target]:
 
 def _params(target: Target, *, sqlite: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The three statements' parameters, typed as the driver takes them (SQLAlchemy's own encoding on
-    SQLite: hex UUIDs, ISO datetimes, JSON text)."""
+    SQLite: hex UUIDs, ISO datetimes, JSON text; JSON text for asyncpg too)."""
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
     document = {"id": str(message_id), "chat_id": str(target.chat_id), "parts": PARTS}
@@ -93,12 +93,13 @@ def _params(target: Target, *, sqlite: bool) -> tuple[dict[str, Any], dict[str, 
         stamp: Any = now.replace(tzinfo=None).isoformat(sep=" ")
         day: Any = now.date().isoformat()
     else:
-        from psycopg.types.json import Json
 
         def encode_id(value: uuid.UUID) -> Any:
             return value
 
-        encode_json = Json
+        def encode_json(value: Any) -> Any:
+            return json.dumps(value)  # asyncpg takes json and jsonb parameters as text
+
         stamp, day = now, now.date()
     ids = {
         "chat_id": encode_id(target.chat_id),
@@ -141,26 +142,38 @@ async def _drive(
     )
 
 
-def _pyformat(sql: str) -> str:
-    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """`:name` parameters as asyncpg's `$1, $2, ...`, and the names in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<!:):([a-z_]+)", number, sql), names
 
 
 async def _postgres(url: str, targets: Sequence[Target], concurrency: int, seconds: float) -> Ceiling:
-    import psycopg
+    import asyncpg
 
-    conninfo = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connections = [await psycopg.AsyncConnection.connect(conninfo) for _ in range(concurrency)]
-    idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # As phoneline's engine connects (db/engine.py): every statement prepared, each run planned.
+    connections = [
+        await asyncpg.connect(dsn, server_settings={"plan_cache_mode": "force_custom_plan"})
+        for _ in range(concurrency)
+    ]
+    idle: asyncio.Queue[Any] = asyncio.Queue()
     for connection in connections:
         idle.put_nowait(connection)
-    statements = [_pyformat(sql) for sql in (INSERT_MESSAGE, COUNTER_UPSERT, INSERT_EVENT)]
+    statements = [_positional(sql) for sql in (INSERT_MESSAGE, COUNTER_UPSERT, INSERT_EVENT)]
 
     async def send(target: Target) -> None:
         connection = await idle.get()
         try:
             async with connection.transaction():
-                for sql, params in zip(statements, _params(target, sqlite=False), strict=True):
-                    await connection.execute(sql, params)  # type: ignore[arg-type]
+                for (sql, names), params in zip(statements, _params(target, sqlite=False), strict=True):
+                    await connection.execute(sql, *(params[name] for name in names))
         finally:
             idle.put_nowait(connection)
 

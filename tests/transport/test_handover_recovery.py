@@ -128,8 +128,10 @@ def test_concurrent_recovery_passes_in_two_servers_hand_each_message_over_once(
     servers: list[LiveServer] = []
 
     def start() -> None:
-        # A one-second lease: a message one server claimed is not claimable by the other meanwhile.
-        servers.append(recovering(serve, gateway, transport_recovery_after_s=1.0))
+        # A message one server claimed is not claimable by the other for transport_recovery_after_s:
+        # three seconds, far longer than a hand-over and its stamp take even with the suite's other
+        # process loading the machine (one second was not, once: a batch stamped 1.1 s after its claim).
+        servers.append(recovering(serve, gateway, transport_recovery_after_s=3.0))
 
     starters = [threading.Thread(target=start) for _ in range(2)]
     for starter in starters:

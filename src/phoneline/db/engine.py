@@ -54,11 +54,11 @@ def create_engine(settings: Settings, *, pool: bool = True) -> AsyncEngine:
     else:
         kwargs["pool_size"] = settings.database_pool_size
         kwargs["max_overflow"] = max(1, settings.database_pool_size // 4)
-        # psycopg prepares a statement after its fifth run, and PostgreSQL may then switch it to a
+        # asyncpg prepares every statement, and PostgreSQL may then switch a prepared statement to a
         # generic plan, blind to the parameters. The webhook claim's best plan depends on them (how many
         # it may take, from when): its generic plan took 30 ms where the planned one takes 6 (make bench,
         # "webhook fan-out"). Planning each run costs well under a millisecond for every query we send.
-        kwargs["connect_args"] = {"options": "-c plan_cache_mode=force_custom_plan"}
+        kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     if not pool:
         kwargs = {k: v for k, v in kwargs.items() if k not in {"pool_size", "max_overflow"}}
         kwargs["poolclass"] = NullPool
