@@ -51,6 +51,13 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def next_page(page: Page) -> None:
+    """Follow the pager's next link and wait for the new page: rows read right after a bare click can
+    come from the old document, or from the new one before it has any (a page silently skipped)."""
+    with page.expect_navigation():
+        page.click("a[rel=next]")
+
+
 @pytest.fixture
 def browser_pages(browser: Browser) -> Iterator[tuple[Page, Page]]:
     """Two independent browser sessions (operator and partner) side by side."""

@@ -17,7 +17,7 @@ from phoneline.lines import service as lines
 from phoneline.lines.models import HealthStatus
 from phoneline.settings import Settings
 from tests.conftest import LiveServer, PartnerAccount
-from tests.dashboard.conftest import screenshot
+from tests.dashboard.conftest import next_page, screenshot
 from tests.dashboard.test_browser import log_in_operator, log_in_partner
 
 LINE_COUNT = 1000
@@ -92,7 +92,7 @@ def test_partner_searches_filters_pages_and_exports_a_thousand_lines(
     screenshot(page, "lines-first-page")
     seen = list(shown_numbers(page))
     while page.locator("a[rel=next]").count():
-        page.click("a[rel=next]")
+        next_page(page)
         current = shown_numbers(page)
         assert 0 < len(current) <= 100
         seen += current
@@ -149,7 +149,7 @@ def test_console_pages_through_every_line_and_partner_and_exports_them(
 
     # Partners: 100 a page, then the rest; search by name; CSV of all.
     expect(page.locator("tbody tr[data-partner]")).to_have_count(100)
-    page.click("a[rel=next]")
+    next_page(page)
     expect(page.locator("tbody tr[data-partner]")).to_have_count(20)
     expect(page.locator(".pager")).to_contain_text("End of the list")
     page.fill("input[name=q]", "partner 11")
@@ -162,7 +162,7 @@ def test_console_pages_through_every_line_and_partner_and_exports_them(
     page.goto(f"{live_server.url}/console/lines")
     seen = list(shown_numbers(page))
     while page.locator("a[rel=next]").count():
-        page.click("a[rel=next]")
+        next_page(page)
         seen += shown_numbers(page)
     assert seen == [number(i) for i in range(LINE_COUNT)]
     expect(page.locator(".pager")).to_contain_text("End of the list")
