@@ -7,10 +7,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from phoneline.db.engine import create_engine, create_sessionmaker
 from phoneline.reputation.tasks import SWEEP_PASS, LineHealthTask
 from phoneline.settings import Settings
-from tests.conftest import Cli
+from tests.conftest import ADMIN_TOKEN, Cli, LiveServer
+from tests.logins.conftest import log_in
 from tests.reputation.test_health_scenarios import Clock
 
 
@@ -20,7 +23,9 @@ def sweep_pass(cli: Cli) -> dict[str, Any]:
     return dict(found[0])
 
 
-def test_two_workers_take_each_interval_s_sweep_once_between_them(settings: Settings, cli: Cli) -> None:
+def test_two_workers_take_each_interval_s_sweep_once_between_them(
+    settings: Settings, cli: Cli, live_server: LiveServer
+) -> None:
     start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
     interval = timedelta(seconds=settings.reputation.sweep_interval_s)
     clock = Clock(start)
@@ -49,5 +54,13 @@ def test_two_workers_take_each_interval_s_sweep_once_between_them(settings: Sett
         taken = sweep_pass(cli)
         assert taken["taken_by"] == second.worker_id  # due again: whoever comes first, once
         assert datetime.fromisoformat(taken["next_run_at"]) == start + 2 * interval
+
+        # The operator console's delivery page shows the same pass, its moments as every page shows them.
+        with httpx.Client(base_url=live_server.url, timeout=10) as operator:
+            log_in(operator, "/console", ADMIN_TOKEN)
+            page = operator.get("/console/deliveries").text
+        row = page[page.index(f'<tr data-pass="{SWEEP_PASS}">') :].split("</tr>")[0]
+        taken_at = datetime.fromisoformat(taken["taken_at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert taken_at in row and "2026-12-03 09:02:00 UTC" in row and second.worker_id in row
     finally:
         asyncio.run(engine.dispose())

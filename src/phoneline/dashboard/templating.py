@@ -18,7 +18,10 @@ from phoneline.errors import ApiError
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _when(value: datetime | None) -> str:
+def _when(value: datetime | str | None) -> str:
+    """A moment as the pages show it; ISO text too (the documents `phoneline ... --json` prints)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
