@@ -52,7 +52,8 @@ NUMBERS = [f"+1202555{n:04d}" for n in range(100, 150)]
 THREADS, CONNECTIONS = 2, 16
 
 MIN_RATIO_BARE = 0.2
-MIN_RATIO_FRAMEWORK = 0.7
+# Issue 15 raised the framework target from 0.7 to 0.8 (the list must stay close to the stack's own cost).
+MIN_RATIO_FRAMEWORK = 0.8
 MAX_P99_MS = 10.0
 MAX_FRESHNESS_MS = 1000.0
 
