@@ -38,7 +38,9 @@ def settle(
     """`evidence`: healthy messages the line exchanged since `candidate_since` (0 without a candidate)."""
     if ORDER[computed] >= ORDER[shown]:
         return Settled(computed, None, None)
-    if candidate is None or candidate_since is None:
+    if candidate is None or candidate_since is None or ORDER[candidate] >= ORDER[shown]:
+        # Nothing better is waiting. A stored candidate no better than the shown status cannot come from
+        # this function; were one ever stored, it is dropped, or evidence for it would promote it.
         return Settled(shown, computed, now)
     waiting = max(candidate, computed, key=ORDER.__getitem__)
     enough = evidence_needed > 0 and evidence >= evidence_needed
