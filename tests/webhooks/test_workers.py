@@ -236,9 +236,11 @@ def test_a_worker_whose_lease_was_taken_over_cannot_overwrite_the_new_owners_res
     )
     settings = {"job_lease_s": 1.0, "webhook_timeout_s": 30.0}
     # Its attempt in flight, the stalled worker idles between heartbeats (no polling), so a stop
-    # rarely lands inside one of its transactions, which would hold the row it leased.
-    stalled = start_worker(**settings, webhook_poll_interval_s=60.0)
+    # rarely lands inside one of its transactions, which would hold the row it leased. The event is
+    # committed before it starts, so its first turn finds it: on SQLite no NOTIFY reaches another
+    # process, and a first turn just before the flag would leave the event to a poll a minute later.
     cli("lines", "flag", "+12025550123")
+    stalled = start_worker(**settings, webhook_poll_interval_s=60.0)
     receiver.wait_for_count(1)
     try:
         start_worker(**settings)
