@@ -78,17 +78,15 @@ def load_targets(sync_url: str, chat_ids: Sequence[str]) -> list[Target]:
 
 def _params(target: Target, *, sqlite: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The three statements' parameters, typed as the driver takes them (SQLAlchemy's own encoding on
-    SQLite: hex UUIDs, ISO datetimes, JSON text; JSON text for asyncpg too)."""
+    SQLite: hex UUIDs, ISO datetimes; JSON as text on both, as asyncpg takes json and jsonb parameters)."""
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
     document = {"id": str(message_id), "chat_id": str(target.chat_id), "parts": PARTS}
+    encode_json = json.dumps
     if sqlite:
 
         def encode_id(value: uuid.UUID) -> Any:
             return value.hex
-
-        def encode_json(value: Any) -> Any:
-            return json.dumps(value)
 
         stamp: Any = now.replace(tzinfo=None).isoformat(sep=" ")
         day: Any = now.date().isoformat()
@@ -96,9 +94,6 @@ def _params(target: Target, *, sqlite: bool) -> tuple[dict[str, Any], dict[str, 
 
         def encode_id(value: uuid.UUID) -> Any:
             return value
-
-        def encode_json(value: Any) -> Any:
-            return json.dumps(value)  # asyncpg takes json and jsonb parameters as text
 
         stamp, day = now, now.date()
     ids = {

@@ -13,13 +13,24 @@ from phoneline.policy import HealthPolicy, PacingPolicy
 DEFAULT_DATABASE_URL = "sqlite:///./var/phoneline.db"
 
 
+# The URL forms read as one database, whichever driver they name.
+_SQLITE_PREFIXES = ("sqlite+aiosqlite://", "sqlite://")
 _POSTGRES_PREFIXES = (
-    "postgresql://",
-    "postgres://",
+    "postgresql+asyncpg://",
     "postgresql+psycopg://",
     "postgresql+psycopg2://",
-    "postgresql+asyncpg://",
+    "postgresql://",
+    "postgres://",
 )
+
+
+def _with_drivers(url: str, *, sqlite: str, postgresql: str) -> str:
+    """`url` through the given SQLAlchemy drivers (`sqlite+aiosqlite`, `postgresql+psycopg`, ...)."""
+    for prefixes, driver in ((_SQLITE_PREFIXES, sqlite), (_POSTGRES_PREFIXES, postgresql)):
+        for prefix in prefixes:
+            if url.startswith(prefix):
+                return f"{driver}://{url[len(prefix) :]}"
+    return url
 
 
 def async_database_url(url: str) -> str:
@@ -28,22 +39,12 @@ def async_database_url(url: str) -> str:
     PostgreSQL is served through asyncpg: the same guarded send spent about a fifth less CPU per request
     than through psycopg's async connection (docs/benchmarks.md, "send message: the driver"). psycopg
     stays the sync driver (migrations, tools) and the LISTEN connection's."""
-    if url.startswith("sqlite:///") or url == "sqlite://":
-        return "sqlite+aiosqlite" + url[len("sqlite") :]
-    for prefix in _POSTGRES_PREFIXES:
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    return url
+    return _with_drivers(url, sqlite="sqlite+aiosqlite", postgresql="postgresql+asyncpg")
 
 
 def sync_database_url(url: str) -> str:
     """The same database through a sync driver (Alembic migrations, tools)."""
-    if url.startswith("sqlite:///") or url == "sqlite://" or url.startswith("sqlite+aiosqlite"):
-        return url.replace("sqlite+aiosqlite", "sqlite", 1)
-    for prefix in _POSTGRES_PREFIXES:
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    return _with_drivers(url, sqlite="sqlite", postgresql="postgresql+psycopg")
 
 
 def libpq_conninfo(url: str) -> str:

@@ -60,7 +60,8 @@ def test_two_workers_take_each_interval_s_sweep_once_between_them(
             log_in(operator, "/console", ADMIN_TOKEN)
             page = operator.get("/console/deliveries").text
         row = page[page.index(f'<tr data-pass="{SWEEP_PASS}">') :].split("</tr>")[0]
-        taken_at = datetime.fromisoformat(taken["taken_at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
-        assert taken_at in row and "2026-12-03 09:02:00 UTC" in row and second.worker_id in row
+        taken_at, next_run_at = (start + interval, start + 2 * interval)
+        assert taken_at.strftime("%Y-%m-%d %H:%M:%S UTC") in row  # 2026-12-03 09:01:00 UTC
+        assert next_run_at.strftime("%Y-%m-%d %H:%M:%S UTC") in row and second.worker_id in row
     finally:
         asyncio.run(engine.dispose())
