@@ -226,7 +226,7 @@ async def job_status(session: AsyncSession, settings: Settings, now: datetime) -
     webhooks = await queue.counts(session, now)
     pending, in_flight, failed, overdue, oldest = await alerts.queue_counts(session, now)
     lost = await handover.count_overdue(session, now - timedelta(seconds=settings.transport_recovery_after_s))
-    dirty, audits = await health.queue_counts(session)
+    dirty, rescoring, audits = await health.queue_counts(session, now)
     return [
         KindStatus(
             "webhook_delivery",
@@ -239,7 +239,8 @@ async def job_status(session: AsyncSession, settings: Settings, now: datetime) -
         KindStatus("alert", pending, in_flight, failed, overdue, oldest),
         # Messages no transport confirmed taking, older than the recovery threshold.
         KindStatus("handover_recovery", lost, 0, 0, lost, None),
-        KindStatus("line_health", dirty + audits, 0, 0, 0, None),
+        # Chat-days queued for re-scoring (those a worker holds now in flight) and pending audits.
+        KindStatus("line_health", dirty + audits, rescoring, 0, 0, None),
     ]
 
 

@@ -4,8 +4,9 @@ The reputation engine reads these rows instead of scanning messages. A bump is o
 day (`INSERT ... ON CONFLICT DO UPDATE`, the same SQL on SQLite and PostgreSQL); a trigger in the
 database (migration 0005) adds the change to the line's day in the same statement, so recording
 activity costs one statement whatever the history, and a send does not rewrite the chat row. Each bump
-also sets `dirty`, which queues the chat and its line for re-scoring (reputation/worker.py) at no extra
-statement. The statement is written once, as text with typed parameters: building it per call cost
+also sets `dirty`, which queues the chat and its line for re-scoring (reputation/tasks.py) at no extra
+statement, and clears the row's re-scoring lease owner: a pass that read the counters before this bump
+then leaves the row queued. The statement is written once, as text with typed parameters: building it per call cost
 more CPU than the database.
 """
 
@@ -45,7 +46,7 @@ _CHAT_UPSERT = text(
     VALUES (:chat_id, :day, :line_id, :partner_id, {", ".join(":" + name for name in _COUNTERS)},
             :outbound, :last_outbound_at, :last_inbound_at, TRUE)
     ON CONFLICT (chat_id, day) DO UPDATE SET {_sum(_COUNTERS, "chat_activity")},
-        dirty = TRUE,
+        dirty = TRUE, rescore_owner = NULL,
         outbound_since_inbound = CASE WHEN excluded.inbound > 0 THEN 0
             ELSE chat_activity.outbound_since_inbound + excluded.outbound END,
         last_outbound_at = COALESCE(excluded.last_outbound_at, chat_activity.last_outbound_at),

@@ -297,6 +297,10 @@ class ChatActivity(DailyCounters, Base):
     # Set by every bump, cleared when the reputation worker has re-scored the chat and its line:
     # the incremental work queue, at no extra statement per event.
     dirty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The re-scoring worker's lease on the queued row (jobs/lease.py, LeasedQueue). Every bump clears
+    # the owner, so a pass that read the counters before the bump leaves the row queued.
+    rescore_owner: Mapped[str | None] = mapped_column(String(128), default=None)
+    rescore_lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LineActivity(DailyCounters, Base):

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, update
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate, Update
+from sqlalchemy.sql.elements import TextClause
 
 _tokens = itertools.count(1)
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
@@ -94,6 +95,57 @@ class LeasedTable:
             .where(self.id == bindparam("b_id"), self.owner == bindparam("b_token"))
             .values(
                 {self.table.c[column]: bindparam(param) for column, param in values.items()}
+                | {self.owner: None, self.expires: None}
+            )
+        )
+
+
+@dataclass(frozen=True)
+class LeasedQueue:
+    """Lease columns on a queue of rows with no id of their own, queued by a flag the producers set
+    (chat_activity.dirty): claimed, renewed and settled by the claim's token alone.
+
+    The claim commits at once, so producers bumping the rows wait for the claim, never for the work;
+    a producer that touches a claimed row clears its owner (in its own statement), so the settle, fenced
+    by the token, leaves that row queued for the next turn."""
+
+    table: Table
+    key: tuple[Column[Any], ...]
+    owner: Column[Any]
+    expires: Column[Any]
+    # The flag's condition, matching the queue's partial index: every statement here reads the queued
+    # rows only, never the table's settled history.
+    queued: ColumnElement[bool] | TextClause
+
+    def free(self) -> ColumnElement[bool]:
+        """Not leased, or the lease ran out (`:now`)."""
+        return or_(self.owner.is_(None), self.expires <= bindparam("now"))
+
+    def claim(self, due: Select[Any], *returning: Column[Any]) -> ReturningUpdate[Any]:
+        """Lease the queued, free rows `due` selects (a select of the key columns, limited) to `:token`
+        until `:lease_until`, taking them FOR UPDATE SKIP LOCKED."""
+        return (
+            update(self.table)
+            .where(tuple_(*self.key).in_(taken(due.where(self.queued, self.free()))))
+            .values({self.owner: bindparam("token"), self.expires: bindparam("lease_until")})
+            .returning(*returning)
+        )
+
+    @property
+    def renew(self) -> Update:
+        return (
+            update(self.table)
+            .where(self.queued, self.owner == bindparam("token"))
+            .values({self.expires: bindparam("lease_until")})
+        )
+
+    def settle(self, values: Mapping[str, Any]) -> Update:
+        """End the lease of `:token`'s rows that no producer touched since the claim, writing `values`."""
+        return (
+            update(self.table)
+            .where(self.queued, self.owner == bindparam("token"))
+            .values(
+                {self.table.c[column]: value for column, value in values.items()}
                 | {self.owner: None, self.expires: None}
             )
         )

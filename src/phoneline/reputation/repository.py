@@ -22,34 +22,50 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoneline.chats.models import Chat, ChatActivity, DeliveryStatus, LineActivity, Message
-from phoneline.jobs.lease import taken
+from phoneline.jobs.lease import LeasedQueue, taken
 from phoneline.lines.models import Line
 from phoneline.reputation.models import ReputationAudit
 
+_chat_activity = cast(Table, ChatActivity.__table__)
+RESCORE_QUEUE = LeasedQueue(
+    _chat_activity,
+    key=(_chat_activity.c.chat_id, _chat_activity.c.day),
+    owner=_chat_activity.c.rescore_owner,
+    expires=_chat_activity.c.rescore_lease_expires_at,
+    queued=text("chat_activity.dirty"),
+)
+_lease_dirty = RESCORE_QUEUE.claim(
+    select(_chat_activity.c.chat_id, _chat_activity.c.day).limit(bindparam("limit")),
+    _chat_activity.c.chat_id,
+    _chat_activity.c.line_id,
+)
+_settle_dirty = RESCORE_QUEUE.settle({"dirty": False})
 
-async def claim_dirty_chats(session: AsyncSession, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Take up to `limit` queued (chat, line) pairs and clear their flags in this transaction.
 
-    One statement. On PostgreSQL the claimed rows are locked with SKIP LOCKED, so several workers take
-    disjoint work. The condition is the partial index's own (`dirty`), so the claim reads that index
-    and never the settled history.
-    """
-    queued = text("chat_activity.dirty")
-    claim = taken(select(ChatActivity.chat_id, ChatActivity.day).where(queued).limit(limit))
-    query = (
-        update(ChatActivity)
-        .where(tuple_(ChatActivity.chat_id, ChatActivity.day).in_(claim))
-        .values(dirty=False)
-        .returning(ChatActivity.chat_id, ChatActivity.line_id)
-        .execution_options(synchronize_session=False)
+async def lease_dirty_chats(
+    session: AsyncSession, token: str, *, now: datetime, until: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Lease up to `limit` queued chat-days to `token` and return their (chat, line) pairs; commit it at
+    once. The condition is the partial index's own (`dirty`), so the claim reads that index and never
+    the settled history; on PostgreSQL SKIP LOCKED lets several workers take disjoint rows."""
+    rows = await session.execute(
+        _lease_dirty, {"token": token, "now": now, "lease_until": until, "limit": limit}
     )
-    return sorted({(chat_id, line_id) for chat_id, line_id in await session.execute(query)})
+    return sorted({(chat_id, line_id) for chat_id, line_id in rows})
+
+
+async def renew_dirty_chats(session: AsyncSession, token: str, until: datetime) -> None:
+    await session.execute(RESCORE_QUEUE.renew, {"token": token, "lease_until": until})
+
+
+async def settle_dirty_chats(session: AsyncSession, token: str) -> None:
+    """Unqueue `token`'s chat-days that no bump touched since the lease (a bump clears the owner)."""
+    await session.execute(_settle_dirty, {"token": token})
 
 
 class ChatState(NamedTuple):
@@ -402,15 +418,22 @@ async def latest_partner_audit(
     return await session.scalar(query)
 
 
-async def queue_counts(session: AsyncSession) -> tuple[int, int]:
-    """(chat-days queued for re-scoring, audits still pending)."""
-    dirty = await session.scalar(
-        select(func.count()).select_from(ChatActivity).where(text("chat_activity.dirty"))
+async def queue_counts(session: AsyncSession, now: datetime) -> tuple[int, int, int]:
+    """(chat-days queued for re-scoring, of them leased to a worker now, audits still pending)."""
+    leased = and_(
+        _chat_activity.c.rescore_owner.is_not(None), _chat_activity.c.rescore_lease_expires_at > now
     )
+    dirty, in_flight = (
+        await session.execute(
+            select(func.count(), func.count(case((leased, 1))))
+            .select_from(_chat_activity)
+            .where(text("chat_activity.dirty"))
+        )
+    ).one()
     pending = await session.scalar(
         select(func.count()).select_from(ReputationAudit).where(ReputationAudit.status == "pending")
     )
-    return int(dirty or 0), int(pending or 0)
+    return int(dirty or 0), int(in_flight or 0), int(pending or 0)
 
 
 # --- the simulator's carrier (reputation/carrier.py) ----------------------------------------------------

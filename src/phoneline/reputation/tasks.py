@@ -1,21 +1,23 @@
 """Line health on the job runtime: drain the queue of changed chats, re-score them and their lines,
 complete pending audits, and sweep every line now and then so windows roll over and quiet lines recover.
 
-One turn every `rescore_interval_s` (jobs/runtime.py). The queue is taken with SKIP LOCKED in the
-transaction that re-scores it (reputation/repository.py), so several workers split it and a worker that
-dies takes nothing with it. The sweep is one pass per `sweep_interval_s` for all workers together
+One turn every `rescore_interval_s` (jobs/runtime.py). The queue is leased with SKIP LOCKED in a
+transaction of its own, committed before the re-score and renewed by the heartbeat while it runs
+(jobs/lease.py, LeasedQueue), so several workers split it, sends never wait for a re-score, and a worker
+that dies leaves its batch to the next once the short lease runs out. The sweep is one pass per `sweep_interval_s` for all workers together
 (jobs/schedule.py): with N workers each used to sweep every line, N times the work for the same scores.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.clock import Clock, SystemClock
 from phoneline.jobs import schedule
+from phoneline.jobs.lease import new_token
 from phoneline.jobs.runtime import Runner, UnleasedTask, default_worker_id
 from phoneline.logging import get_logger
 from phoneline.policy import HealthPolicy
@@ -28,6 +30,8 @@ log = get_logger("phoneline.reputation")
 # is scored once per interval (bench/reputation.py).
 QUEUE_BATCH = 10000
 SWEEP_BATCH = 200
+# The lease on a batch when no runner gives one (the runner's is `job_lease_s`).
+LEASE_S = 10.0
 
 
 KIND = "line_health"
@@ -55,17 +59,40 @@ class LineHealthTask(UnleasedTask):
         # Who takes the sweep: the runner's worker once opened; a tool's own run otherwise.
         self.worker_id = default_worker_id()
         self._next_turn = 0.0  # monotonic
+        # The lease of the batch being re-scored (renewed by the heartbeat), and its length when no
+        # runner sets it (a tool's own run).
+        self._leased: str | None = None
+        self.lease_s = LEASE_S
         super().__init__()  # a turn runs beside the others: a long sweep must not hold up webhooks
 
     async def drain_once(self) -> int:
-        """One batch from the queue; returns how many chats it re-scored."""
+        """One batch from the queue; returns how many chats it re-scored.
+
+        Two transactions: the lease commits at once, then the re-score runs and settles the lease. In
+        one, the claimed counter rows stayed locked through the whole re-score and every send into
+        those chats waited for it (make bench, "send message": a third of the sends' lock waits)."""
+        token = new_token(self.worker_id)
+        now = self.clock.now()
         async with self.sessions() as session:
-            pairs = await repository.claim_dirty_chats(session, QUEUE_BATCH)
-            if pairs:
+            pairs = await repository.lease_dirty_chats(
+                session, token, now=now, until=now + timedelta(seconds=self.lease_s), limit=QUEUE_BATCH
+            )
+            await session.commit()
+        if not pairs:
+            return 0
+        self._leased = token
+        try:
+            async with self.sessions() as session:
                 now = self.clock.now()
                 await engine.rescore_chats(session, [chat for chat, _ in pairs], self.policy, now)
                 await engine.rescore_lines(session, sorted({line for _, line in pairs}), self.policy, now)
-            await session.commit()
+                # Last before the commit (whose events come after it): the counter rows are locked
+                # for the commit only, in the order sends take them (counters, then the line's events).
+                await repository.settle_dirty_chats(session, token)
+                await session.commit()
+        finally:
+            # Settled, or left to run out: a worker that fails here or dies takes nothing with it.
+            self._leased = None
         return len(pairs)
 
     async def sweep(self) -> int:
@@ -106,6 +133,11 @@ class LineHealthTask(UnleasedTask):
         await super().open(runner)
         self.clock = runner.clock
         self.worker_id = runner.worker_id
+        self.lease_s = runner.lease_s
+
+    async def heartbeat(self, session: AsyncSession, lease_until: datetime) -> None:
+        if self._leased is not None:
+            await repository.renew_dirty_chats(session, self._leased, lease_until)
 
     def next_turn_in(self, now_monotonic: float) -> float | None:
         return max(0.0, self._next_turn - now_monotonic)
