@@ -92,3 +92,46 @@ def test_a_worker_that_dies_mid_re_score_leaves_its_batch_to_the_next_once_the_l
         assert line_health(cli) == (0, 0)
     finally:
         asyncio.run(engine.dispose())
+
+
+def test_the_heartbeat_keeps_a_long_re_score_s_lease(
+    account: Callable[..., Any], cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sending = account(LINE)
+    sending.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi"))
+    start = datetime.now(UTC)
+    clock = Clock(start)
+    rescore_chats = tasks.engine.rescore_chats
+    started, finish = asyncio.Event(), asyncio.Event()
+
+    async def long_re_score(*args: Any, **kwargs: Any) -> None:
+        if not started.is_set():  # the working one's; another worker's (a lost lease) runs through
+            started.set()
+            await finish.wait()
+        await rescore_chats(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.engine, "rescore_chats", long_re_score)
+    engine = create_engine(settings, pool=False)
+    sessions = create_sessionmaker(engine)
+    working = LineHealthTask(settings.reputation, sessions, clock)
+    other = LineHealthTask(settings.reputation, sessions, clock)
+
+    async def scenario() -> int:
+        drain = asyncio.create_task(working.drain_once())
+        await started.wait()
+        # The runner's heartbeat, most of a lease later, renews what the re-score holds.
+        clock.moment = start + timedelta(seconds=LEASE_S - 1)
+        async with sessions() as session:
+            await working.heartbeat(session, clock.now() + timedelta(seconds=LEASE_S))
+            await session.commit()
+        clock.moment = start + timedelta(seconds=LEASE_S + 1)  # past the first lease, not the renewed
+        taken_meanwhile = await other.drain_once()
+        finish.set()
+        assert await drain == 1
+        return taken_meanwhile
+
+    try:
+        assert asyncio.run(scenario()) == 0
+        assert line_health(cli) == (0, 0)
+    finally:
+        asyncio.run(engine.dispose())

@@ -4,8 +4,9 @@ complete pending audits, and sweep every line now and then so windows roll over 
 One turn every `rescore_interval_s` (jobs/runtime.py). The queue is leased with SKIP LOCKED in a
 transaction of its own, committed before the re-score and renewed by the heartbeat while it runs
 (jobs/lease.py, LeasedQueue), so several workers split it, sends never wait for a re-score, and a worker
-that dies leaves its batch to the next once the short lease runs out. The sweep is one pass per `sweep_interval_s` for all workers together
-(jobs/schedule.py): with N workers each used to sweep every line, N times the work for the same scores.
+that dies leaves its batch to the next once the short lease runs out. The sweep is one pass per
+`sweep_interval_s` for all workers together (jobs/schedule.py): with N workers each used to sweep every
+line, N times the work for the same scores.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ SWEEP_PASS = "line_health_sweep"
 
 
 class LineHealthTask(UnleasedTask):
-    """The `line_health` task; `sweep()` and `drain_once()` also serve tools and tests directly."""
+    """The `line_health` task; `sweep()` and `drain_once()` also serve tools and tests directly.
+
+    Its turn runs beside the other tasks' as an unleased task's does; the queue batch it re-scores is
+    leased all the same, and `heartbeat` renews that lease."""
 
     kind = KIND
 
@@ -70,7 +74,8 @@ class LineHealthTask(UnleasedTask):
 
         Two transactions: the lease commits at once, then the re-score runs and settles the lease. In
         one, the claimed counter rows stayed locked through the whole re-score and every send into
-        those chats waited for it (make bench, "send message": a third of the sends' lock waits)."""
+        those chats waited for it (docs/benchmarks.md, "send message: notes": most of the sends' lock
+        waits under `phoneline serve --workers 2`)."""
         token = new_token(self.worker_id)
         now = self.clock.now()
         async with self.sessions() as session:
