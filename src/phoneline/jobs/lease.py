@@ -153,7 +153,7 @@ class LeasedQueue:
 
 def taken(due: _S) -> _S:
     """Rows taken for the length of this transaction only, no lease: work done and recorded in the same
-    transaction (fanning events out, re-scoring queued chats), so a worker that dies takes nothing
+    transaction (fanning events out, stamping hand-overs), so a worker that dies takes nothing
     with it. FOR UPDATE SKIP LOCKED on PostgreSQL, as every claim; on SQLite the single writer
     serialises them (put the select inside a write, as the callers do)."""
     return due.with_for_update(skip_locked=True)
