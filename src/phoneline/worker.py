@@ -239,7 +239,7 @@ async def job_status(session: AsyncSession, settings: Settings, now: datetime) -
         KindStatus("alert", pending, in_flight, failed, overdue, oldest),
         # Messages no transport confirmed taking, older than the recovery threshold.
         KindStatus("handover_recovery", lost, 0, 0, lost, None),
-        # Chat-days queued for re-scoring (those a worker holds now in flight) and pending audits.
+        # Chat-days queued for re-scoring and pending audits; in flight: chat-days leased to a worker now.
         KindStatus("line_health", dirty + audits, rescoring, 0, 0, None),
     ]
 

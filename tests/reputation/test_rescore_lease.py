@@ -6,21 +6,38 @@ status` (line_health backlog and in flight) and the partner API."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from phoneline.db.engine import create_engine, create_sessionmaker
+from phoneline.jobs.runtime import DEFAULT_LEASE_S as LEASE_S
 from phoneline.reputation import tasks
-from phoneline.reputation.tasks import LEASE_S, LineHealthTask
+from phoneline.reputation.tasks import LineHealthTask
 from phoneline.settings import Settings
+from tests.chats.conftest import Sending
 from tests.conftest import Cli
 from tests.reputation.test_health_scenarios import Clock, text
 
 LINE = "+12025550177"
 RECIPIENT = "+14155550177"
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> Iterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of the workers' own, as `phoneline worker` opens them."""
+    engine = create_engine(settings, pool=False)
+    yield create_sessionmaker(engine)
+    asyncio.run(engine.dispose())
+
+
+def queue_one_chat(account: Callable[..., Sending]) -> tuple[Sending, str]:
+    """A partner's first message to RECIPIENT, one chat-day queued for re-scoring: (its Sending, chat id)."""
+    sending = account(LINE)
+    return sending, str(sending.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat.id)
 
 
 def line_health(cli: Cli) -> tuple[int, int]:
@@ -30,10 +47,13 @@ def line_health(cli: Cli) -> tuple[int, int]:
 
 
 def test_a_send_during_a_re_score_is_not_held_up_and_keeps_its_chat_queued(
-    account: Callable[..., Any], cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    account: Callable[..., Any],
+    cli: Cli,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sending = account(LINE)
-    chat_id = sending.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi")).chat.id
+    sending, chat_id = queue_one_chat(account)
     assert line_health(cli) == (1, 0)  # today's counters of the chat, queued
     rescore_chats = tasks.engine.rescore_chats
     sent_meanwhile: list[str] = []
@@ -49,26 +69,25 @@ def test_a_send_during_a_re_score_is_not_held_up_and_keeps_its_chat_queued(
         await rescore_chats(*args, **kwargs)
 
     monkeypatch.setattr(tasks.engine, "rescore_chats", partner_sends_first)
-    engine = create_engine(settings, pool=False)
-    worker = LineHealthTask(settings.reputation, create_sessionmaker(engine))
-    try:
-        assert asyncio.run(worker.drain_once()) == 1
-        assert len(sent_meanwhile) == 1
-        # The re-score may have read the counters before the send: the chat stays queued for the next.
-        assert line_health(cli) == (1, 0)
-        monkeypatch.setattr(tasks.engine, "rescore_chats", rescore_chats)
-        assert asyncio.run(worker.drain_once()) == 1
-        assert line_health(cli) == (0, 0)
-        assert asyncio.run(worker.drain_once()) == 0
-    finally:
-        asyncio.run(engine.dispose())
+    worker = LineHealthTask(settings.reputation, sessions)
+    assert asyncio.run(worker.drain_once()) == 1
+    assert len(sent_meanwhile) == 1
+    # The re-score may have read the counters before the send: the chat stays queued for the next.
+    assert line_health(cli) == (1, 0)
+    monkeypatch.setattr(tasks.engine, "rescore_chats", rescore_chats)
+    assert asyncio.run(worker.drain_once()) == 1
+    assert line_health(cli) == (0, 0)
+    assert asyncio.run(worker.drain_once()) == 0
 
 
 def test_a_worker_that_dies_mid_re_score_leaves_its_batch_to_the_next_once_the_lease_runs_out(
-    account: Callable[..., Any], cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    account: Callable[..., Any],
+    cli: Cli,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sending = account(LINE)
-    sending.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi"))
+    queue_one_chat(account)
     start = datetime.now(UTC)
     clock = Clock(start)
     rescore_lines = tasks.engine.rescore_lines
@@ -77,28 +96,26 @@ def test_a_worker_that_dies_mid_re_score_leaves_its_batch_to_the_next_once_the_l
         raise RuntimeError("the worker process was killed here")
 
     monkeypatch.setattr(tasks.engine, "rescore_lines", killed)
-    engine = create_engine(settings, pool=False)
-    sessions = create_sessionmaker(engine)
-    try:
-        with pytest.raises(RuntimeError):
-            asyncio.run(LineHealthTask(settings.reputation, sessions, clock).drain_once())
-        monkeypatch.setattr(tasks.engine, "rescore_lines", rescore_lines)
-        assert line_health(cli) == (1, 1)  # still queued, and leased to the dead worker
-        other = LineHealthTask(settings.reputation, sessions, clock)
-        clock.moment = start + timedelta(seconds=LEASE_S - 1)
-        assert asyncio.run(other.drain_once()) == 0  # the lease still holds
-        clock.moment = start + timedelta(seconds=LEASE_S)
-        assert asyncio.run(other.drain_once()) == 1  # ran out: the next worker takes the batch
-        assert line_health(cli) == (0, 0)
-    finally:
-        asyncio.run(engine.dispose())
+    with pytest.raises(RuntimeError):
+        asyncio.run(LineHealthTask(settings.reputation, sessions, clock).drain_once())
+    monkeypatch.setattr(tasks.engine, "rescore_lines", rescore_lines)
+    assert line_health(cli) == (1, 1)  # still queued, and leased to the dead worker
+    other = LineHealthTask(settings.reputation, sessions, clock)
+    clock.moment = start + timedelta(seconds=LEASE_S - 1)
+    assert asyncio.run(other.drain_once()) == 0  # the lease still holds
+    clock.moment = start + timedelta(seconds=LEASE_S)
+    assert asyncio.run(other.drain_once()) == 1  # ran out: the next worker takes the batch
+    assert line_health(cli) == (0, 0)
 
 
 def test_the_heartbeat_keeps_a_long_re_score_s_lease(
-    account: Callable[..., Any], cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    account: Callable[..., Any],
+    cli: Cli,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sending = account(LINE)
-    sending.client.chats.create(from_=LINE, to=[RECIPIENT], message=text("Hi"))
+    queue_one_chat(account)
     start = datetime.now(UTC)
     clock = Clock(start)
     rescore_chats = tasks.engine.rescore_chats
@@ -111,8 +128,6 @@ def test_the_heartbeat_keeps_a_long_re_score_s_lease(
         await rescore_chats(*args, **kwargs)
 
     monkeypatch.setattr(tasks.engine, "rescore_chats", long_re_score)
-    engine = create_engine(settings, pool=False)
-    sessions = create_sessionmaker(engine)
     working = LineHealthTask(settings.reputation, sessions, clock)
     other = LineHealthTask(settings.reputation, sessions, clock)
 
@@ -130,8 +145,5 @@ def test_the_heartbeat_keeps_a_long_re_score_s_lease(
         assert await drain == 1
         return taken_meanwhile
 
-    try:
-        assert asyncio.run(scenario()) == 0
-        assert line_health(cli) == (0, 0)
-    finally:
-        asyncio.run(engine.dispose())
+    assert asyncio.run(scenario()) == 0
+    assert line_health(cli) == (0, 0)

@@ -6,8 +6,8 @@ database (migration 0005) adds the change to the line's day in the same statemen
 activity costs one statement whatever the history, and a send does not rewrite the chat row. Each bump
 also sets `dirty`, which queues the chat and its line for re-scoring (reputation/tasks.py) at no extra
 statement, and clears the row's re-scoring lease owner: a pass that read the counters before this bump
-then leaves the row queued. The statement is written once, as text with typed parameters: building it per call cost
-more CPU than the database.
+then leaves the row queued. The statement is written once, as text with typed parameters: building it
+per call cost more CPU than the database.
 """
 
 from __future__ import annotations

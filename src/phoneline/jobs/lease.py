@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, tuple_, update
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 from sqlalchemy.sql.elements import TextClause
@@ -121,12 +121,17 @@ class LeasedQueue:
         """Not leased, or the lease ran out (`:now`)."""
         return or_(self.owner.is_(None), self.expires <= bindparam("now"))
 
-    def claim(self, due: Select[Any], *returning: Column[Any]) -> ReturningUpdate[Any]:
-        """Lease the queued, free rows `due` selects (a select of the key columns, limited) to `:token`
-        until `:lease_until`, taking them FOR UPDATE SKIP LOCKED."""
+    def held(self) -> ColumnElement[bool]:
+        """Leased to a worker whose lease has not run out (`:now`)."""
+        return and_(self.owner.is_not(None), self.expires > bindparam("now"))
+
+    def claim(self, *returning: Column[Any]) -> ReturningUpdate[Any]:
+        """Lease up to `:limit` queued, free rows to `:token` until `:lease_until`, taking them FOR UPDATE
+        SKIP LOCKED."""
+        due = select(*self.key).where(self.queued, self.free()).limit(bindparam("limit"))
         return (
             update(self.table)
-            .where(tuple_(*self.key).in_(taken(due.where(self.queued, self.free()))))
+            .where(tuple_(*self.key).in_(taken(due)))
             .values({self.owner: bindparam("token"), self.expires: bindparam("lease_until")})
             .returning(*returning)
         )

@@ -31,6 +31,8 @@ from phoneline.jobs import wake as wakeup
 from phoneline.logging import get_logger
 
 MAX_ERROR_BACKOFF_S = 5.0
+# A runner's lease when none is given (`phoneline worker` and serve pass `job_lease_s`).
+DEFAULT_LEASE_S = 10.0
 log = get_logger("phoneline.jobs")
 
 
@@ -98,7 +100,7 @@ class Runner:
         clock: Clock | None = None,
         worker_id: str | None = None,
         poll_interval_s: float = 0.2,
-        lease_s: float = 10.0,
+        lease_s: float = DEFAULT_LEASE_S,
         listen_conninfo: str | None = None,
     ) -> None:
         self.sessions = sessions

@@ -39,11 +39,7 @@ RESCORE_QUEUE = LeasedQueue(
     expires=_chat_activity.c.rescore_lease_expires_at,
     queued=text("chat_activity.dirty"),
 )
-_lease_dirty = RESCORE_QUEUE.claim(
-    select(_chat_activity.c.chat_id, _chat_activity.c.day).limit(bindparam("limit")),
-    _chat_activity.c.chat_id,
-    _chat_activity.c.line_id,
-)
+_lease_dirty = RESCORE_QUEUE.claim(_chat_activity.c.chat_id, _chat_activity.c.line_id)
 _settle_dirty = RESCORE_QUEUE.settle({"dirty": False})
 
 
@@ -420,14 +416,12 @@ async def latest_partner_audit(
 
 async def queue_counts(session: AsyncSession, now: datetime) -> tuple[int, int, int]:
     """(chat-days queued for re-scoring, of them leased to a worker now, audits still pending)."""
-    leased = and_(
-        _chat_activity.c.rescore_owner.is_not(None), _chat_activity.c.rescore_lease_expires_at > now
-    )
     dirty, in_flight = (
         await session.execute(
-            select(func.count(), func.count(case((leased, 1))))
+            select(func.count(), func.count(case((RESCORE_QUEUE.held(), 1))))
             .select_from(_chat_activity)
-            .where(text("chat_activity.dirty"))
+            .where(RESCORE_QUEUE.queued),
+            {"now": now},
         )
     ).one()
     pending = await session.scalar(

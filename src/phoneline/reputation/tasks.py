@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from phoneline.clock import Clock, SystemClock
 from phoneline.jobs import schedule
 from phoneline.jobs.lease import new_token
-from phoneline.jobs.runtime import Runner, UnleasedTask, default_worker_id
+from phoneline.jobs.runtime import DEFAULT_LEASE_S, Runner, UnleasedTask, default_worker_id
 from phoneline.logging import get_logger
 from phoneline.policy import HealthPolicy
 from phoneline.reputation import audits, engine, repository
@@ -31,8 +31,6 @@ log = get_logger("phoneline.reputation")
 # is scored once per interval (bench/reputation.py).
 QUEUE_BATCH = 10000
 SWEEP_BATCH = 200
-# The lease on a batch when no runner gives one (the runner's is `job_lease_s`).
-LEASE_S = 10.0
 
 
 KIND = "line_health"
@@ -66,7 +64,7 @@ class LineHealthTask(UnleasedTask):
         # The lease of the batch being re-scored (renewed by the heartbeat), and its length when no
         # runner sets it (a tool's own run).
         self._leased: str | None = None
-        self.lease_s = LEASE_S
+        self.lease_s = DEFAULT_LEASE_S
         super().__init__()  # a turn runs beside the others: a long sweep must not hold up webhooks
 
     async def drain_once(self) -> int:
